@@ -1,0 +1,108 @@
+"""The `ffispec` command line. Exit status: 0 ok; 1 internal error; 2 invalid spec or usage;
+4 generated artefacts are stale; 8 a breaking change without a major version bump (bits add)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from generator import __version__
+from generator.model import Spec
+from generator.problems import SpecError
+from generator.render import render_all, stale_files, write_if_changed
+from generator.spec import DEFAULT_SPEC, load_spec
+
+EXIT_OK, EXIT_ERROR, EXIT_SPEC, EXIT_STALE, EXIT_BREAKING = 0, 1, 2, 4, 8
+
+
+def rendered_artefacts(spec: Spec, root: Path) -> dict[str, str]:
+    from generator.lockstate import lock_state
+
+    header_only = render_all(spec, {"lock": None, "header_sha256": ""}, _header_artefacts())
+    header_text = next(iter(header_only.values()))
+    context = {
+        "lock": lock_state(spec, root),
+        "header_sha256": hashlib.sha256(header_text.encode("utf-8")).hexdigest(),
+    }
+    return render_all(spec, context)
+
+
+def _header_artefacts() -> list:  # type: ignore[type-arg]
+    from generator.render import ARTEFACTS
+
+    return [ARTEFACTS[0]]
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    root = Path(args.root)
+    changed = [rel for rel, text in rendered_artefacts(spec, root).items()
+               if write_if_changed(root, rel, text)]
+    for rel in changed:
+        print(f"wrote {rel}")
+    print(f"{len(changed)} file(s) changed; contract {spec.interface.version} "
+          f"hash {spec.contract_hash[:16]}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    root = Path(args.root)
+    status = EXIT_OK
+    stale = stale_files(root, rendered_artefacts(spec, root))
+    if stale:
+        status |= EXIT_STALE
+        for rel in stale:
+            print(f"{rel}: stale: differs from what {args.spec} generates")
+        print("fix: run `ffispec generate` and commit the result")
+    from generator import lockgate
+
+    status |= lockgate.check(spec, root)
+    if status == EXIT_OK:
+        print(f"ok: {args.spec} is valid, every artefact is current "
+              f"({spec.interface.name} {spec.interface.version})")
+    return status
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    print(f"ok: {args.spec}: {len(spec.functions)} functions, {len(spec.handles)} handles, "
+          f"{len(spec.errors.codes)} error codes; no problems")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ffispec", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ffispec {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: object, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--spec", default=DEFAULT_SPEC, help="the YAML spec (default: %(default)s)")
+        p.add_argument("--root", default=".", help="project root the artefact paths are under")
+        p.set_defaults(func=func)
+        return p
+
+    add("generate", cmd_generate, "write every generated artefact from the spec")
+    add("check", cmd_check, "fail if the spec is invalid, an artefact is stale, or the lock "
+        "gate refuses the change")
+    add("lint", cmd_lint, "validate the spec (schema and semantic lints) and nothing else")
+    from generator import lockcli
+
+    lockcli.register(sub, add)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SpecError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_SPEC
+    except KeyboardInterrupt:
+        return EXIT_ERROR

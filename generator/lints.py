@@ -1,0 +1,459 @@
+"""Semantic lints: the rules a JSON Schema cannot express. Each finding has a stable rule ID,
+the spec location and a fix hint. An `exceptions:` entry in the spec can waive one rule for
+named functions, with a reason that the lock document prints."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+
+from generator.model import Function, Param, Spec
+from generator.problems import Location, Problem
+
+Lint = Callable[[Spec], Iterator[Problem]]
+LINTS: list[Lint] = []
+_SEMVER = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+
+
+def lint(fn: Lint) -> Lint:
+    LINTS.append(fn)
+    return fn
+
+
+def run_lints(spec: Spec) -> list[Problem]:
+    waived = {(fn, e.rule) for e in spec.exceptions for fn in e.applies_to}
+    problems: list[Problem] = []
+    for check in LINTS:
+        for p in check(spec):
+            subject = p.path[1] if len(p.path) > 1 and p.path[0] == "functions" else None
+            fn_name = spec.functions[subject].name if isinstance(subject, int) else None
+            if (fn_name, p.rule) not in waived:
+                problems.append(p)
+    return problems
+
+
+def _fpath(spec: Spec, fn: Function, *rest: str | int) -> tuple[str | int, ...]:
+    return ("functions", spec.functions.index(fn), *rest)
+
+
+def _ppath(spec: Spec, fn: Function, p: Param, *rest: str | int) -> tuple[str | int, ...]:
+    return _fpath(spec, fn, "params", fn.params.index(p), *rest)
+
+
+def _problem(rule: str, msg: str, loc: Location, path: tuple[str | int, ...], hint: str) -> Problem:
+    return Problem(rule, msg, loc, path, hint)
+
+
+@lint
+def duplicate_names(spec: Spec) -> Iterator[Problem]:
+    seen: dict[str, Location] = {}
+    for i, fn in enumerate(spec.functions):
+        if fn.name in seen:
+            yield _problem("LINT-duplicate-name", f"function {fn.name!r} is declared twice "
+                           f"(first at {seen[fn.name]})", fn.location, ("functions", i, "name"),
+                           "remove one declaration, or mark a compatible duplicate with alias_of")
+        seen.setdefault(fn.name, fn.location)
+        names: set[str] = set()
+        for p in fn.params:
+            if p.name in names:
+                yield _problem("LINT-duplicate-name", f"parameter {p.name!r} appears twice in "
+                               f"{fn.name}", p.location, _ppath(spec, fn, p, "name"),
+                               "rename one of the parameters")
+            names.add(p.name)
+    hseen: set[str] = set()
+    for i, h in enumerate(spec.handles):
+        if h.name in hseen:
+            yield _problem("LINT-duplicate-name", f"handle {h.name!r} is declared twice",
+                           h.location, ("handles", i, "name"), "remove one declaration")
+        hseen.add(h.name)
+    for attr in ("name", "key"):
+        cseen: set[str] = set()
+        for i, c in enumerate(spec.errors.codes):
+            v = getattr(c, attr)
+            if v in cseen:
+                yield _problem("LINT-duplicate-name", f"error {attr} {v!r} is used twice",
+                               c.location, ("errors", "codes", i, attr),
+                               "every error code needs a unique C name and string key")
+            cseen.add(v)
+
+
+@lint
+def duplicate_error_values(spec: Spec) -> Iterator[Problem]:
+    seen: dict[int, str] = {}
+    for i, c in enumerate(spec.errors.codes):
+        if c.value in seen:
+            yield _problem("LINT-duplicate-error-value", f"{c.name} reuses value {c.value} of "
+                           f"{seen[c.value]}", c.location, ("errors", "codes", i, "value"),
+                           "pinned values are unique; append a new value instead")
+        seen.setdefault(c.value, c.name)
+    if not any(c.value == 0 for c in spec.errors.codes):
+        yield _problem("LINT-no-success-code", "the error table has no code with value 0",
+                       spec.errors.codes[0].location, ("errors", "codes"),
+                       "add the success code with value 0")
+
+
+@lint
+def unaliased_duplicates(spec: Spec) -> Iterator[Problem]:
+    by_meaning: dict[tuple[tuple[str, ...], str], Function] = {}
+    for fn in spec.functions:
+        key = (fn.signature_key, " ".join(fn.doc.lower().split()))
+        first = by_meaning.get(key)
+        if first is not None and fn.alias_of != first.name and first.alias_of != fn.name:
+            yield _problem("LINT-unmarked-alias", f"{fn.name} has the signature and meaning of "
+                           f"{first.name} but is not marked as its alias", fn.location,
+                           _fpath(spec, fn, "name"),
+                           f"add `alias_of: {first.name}` and a deprecation, or remove it")
+        by_meaning.setdefault(key, fn)
+
+
+@lint
+def aliases(spec: Spec) -> Iterator[Problem]:
+    names = {f.name: f for f in spec.functions}
+    for fn in spec.functions:
+        if fn.alias_of is None:
+            continue
+        target = names.get(fn.alias_of)
+        if target is None:
+            yield _problem("LINT-dangling-reference", f"{fn.name}: alias_of names unknown "
+                           f"function {fn.alias_of!r}", fn.location, _fpath(spec, fn, "alias_of"),
+                           _suggest(fn.alias_of, names))
+        elif target.signature_key != fn.signature_key:
+            yield _problem("LINT-alias-signature", f"{fn.name} is an alias of {target.name} but "
+                           "their signatures differ", fn.location, _fpath(spec, fn, "alias_of"),
+                           "an alias must have the same parameter and return types")
+        if fn.deprecated and fn.deprecated.replacement and fn.deprecated.replacement not in names:
+            yield _problem("LINT-dangling-reference", f"{fn.name}: deprecated.replacement names "
+                           f"unknown function {fn.deprecated.replacement!r}", fn.location,
+                           _fpath(spec, fn, "deprecated", "replacement"),
+                           _suggest(fn.deprecated.replacement, names))
+
+
+@lint
+def handles(spec: Spec) -> Iterator[Problem]:
+    names = {f.name: f for f in spec.functions}
+    handle_names = {h.name for h in spec.handles}
+    for i, h in enumerate(spec.handles):
+        if h.parent is not None and h.parent not in handle_names:
+            yield _problem("LINT-dangling-reference", f"handle {h.name}: unknown parent "
+                           f"{h.parent!r}", h.location, ("handles", i, "parent"),
+                           _suggest(h.parent, handle_names))
+        creator = names.get(h.created_by)
+        if creator is None:
+            yield _problem("LINT-handle-no-creator", f"handle {h.name}: creating function "
+                           f"{h.created_by!r} is not declared", h.location,
+                           ("handles", i, "created_by"), _suggest(h.created_by, names))
+        elif creator.returns.ctype.base != h.name or not creator.returns.ctype.pointer:
+            yield _problem("LINT-handle-creator-type", f"handle {h.name}: {creator.name} returns "
+                           f"{creator.returns.ctype.c}, not {h.name}*", creator.location,
+                           _fpath(spec, creator, "returns", "type"),
+                           f"the creating function returns `{h.name}*`")
+        elif creator.returns.ownership != "transferred":
+            yield _problem("LINT-handle-creator-type", f"{creator.name} creates {h.name} but its "
+                           "return ownership is not `transferred`", creator.location,
+                           _fpath(spec, creator, "returns"), "set returns.ownership: transferred")
+        destroyer = names.get(h.destroyed_by)
+        if destroyer is None:
+            yield _problem("LINT-handle-no-destroyer", f"handle {h.name}: destroying function "
+                           f"{h.destroyed_by!r} is not declared", h.location,
+                           ("handles", i, "destroyed_by"), _suggest(h.destroyed_by, names))
+            continue
+        first = destroyer.params[0] if destroyer.params else None
+        if first is None or first.handle != h.name:
+            yield _problem("LINT-handle-destroyer-type", f"{destroyer.name} destroys {h.name} "
+                           f"but its first parameter is not a {h.name}*", destroyer.location,
+                           _fpath(spec, destroyer, "params"),
+                           f"make the first parameter `{h.name}*`")
+        elif not first.nullable:
+            yield _problem("LINT-destroyer-not-nullable", f"{destroyer.name} must accept NULL "
+                           f"(destroying NULL is a no-op)", first.location,
+                           _ppath(spec, destroyer, first, "nullable"), "set `nullable: true`")
+        elif first.ownership != "transferred":
+            yield _problem("LINT-destroyer-not-nullable", f"{destroyer.name} takes ownership of "
+                           f"{first.name} but does not say so", first.location,
+                           _ppath(spec, destroyer, first, "ownership"),
+                           "set `ownership: transferred`")
+
+
+@lint
+def error_references(spec: Spec) -> Iterator[Problem]:
+    keys = set(spec.errors.keys)
+    used: set[str] = set()
+    for fn in spec.functions:
+        for j, key in enumerate(fn.errors):
+            used.add(key)
+            if key not in keys:
+                yield _problem("LINT-unknown-error", f"{fn.name} declares error {key!r}, which is "
+                               "not in the error table", fn.location, _fpath(spec, fn, "errors", j),
+                               _suggest(key, keys))
+            elif key == spec.errors.success.key:
+                yield _problem("LINT-unknown-error", f"{fn.name} lists the success code as an "
+                               "error", fn.location, _fpath(spec, fn, "errors", j),
+                               "remove it; success is never an error")
+        if len(set(fn.errors)) != len(fn.errors):
+            yield _problem("LINT-duplicate-name", f"{fn.name} lists an error code twice",
+                           fn.location, _fpath(spec, fn, "errors"), "list each code once")
+        for p in fn.params:
+            if p.on_violation not in keys:
+                yield _problem("LINT-unknown-error", f"{fn.name}.{p.name}: on_violation names "
+                               f"unknown error {p.on_violation!r}", p.location,
+                               _ppath(spec, fn, p, "on_violation"), _suggest(p.on_violation, keys))
+            elif (p.range or p.allowed or (p.is_pointer and not p.nullable)) and \
+                    p.on_violation not in fn.errors and fn.errors:
+                yield _problem("LINT-undeclared-violation", f"{fn.name}.{p.name} reports "
+                               f"{p.on_violation} when its rule is broken, but {fn.name} does not "
+                               "declare it", p.location, _ppath(spec, fn, p),
+                               f"add {p.on_violation} to {fn.name}.errors")
+    for i, c in enumerate(spec.errors.codes):
+        if not c.is_success and c.key not in used:
+            yield _problem("LINT-unused-error", f"error {c.key} is reported by no function",
+                           c.location, ("errors", "codes", i),
+                           "declare it in the functions that report it, or remove it before lock")
+
+
+@lint
+def error_channel(spec: Spec) -> Iterator[Problem]:
+    for fn in spec.functions:
+        ep = fn.error_param
+        if ep is not None:
+            if ep.ctype.c != "int*" or not ep.nullable or ep.written != "always":
+                yield _problem("LINT-error-param-shape", f"{fn.name}.{ep.name} must be "
+                               "`int*`, nullable, written: always", ep.location,
+                               _ppath(spec, fn, ep), "a NULL error_code is tolerated everywhere")
+            if not fn.errors:
+                yield _problem("LINT-fallible-no-errors", f"{fn.name} has an error channel but "
+                               "declares no error code", fn.location, _fpath(spec, fn, "errors"),
+                               "list the closed set of codes it can report")
+            elif "UNKNOWN" in spec.errors.keys and "UNKNOWN" not in fn.errors:
+                yield _problem("LINT-missing-unknown", f"{fn.name} can fail but does not declare "
+                               "UNKNOWN, which the boundary reports for unexpected failures",
+                               fn.location, _fpath(spec, fn, "errors"), "add UNKNOWN to errors")
+        elif fn.errors:
+            yield _problem("LINT-fallible-needs-error-channel", f"{fn.name} declares errors but "
+                           f"has no `{spec.interface.error_out_param}` parameter", fn.location,
+                           _fpath(spec, fn, "errors"),
+                           "add the error_code out-parameter, or waive this rule in `exceptions:`"
+                           " with a reason")
+        if ep is not None and fn.params[-1] is not ep:
+            yield _problem("LINT-error-param-shape", f"{fn.name}: the error channel must be the "
+                           "last parameter", ep.location, _ppath(spec, fn, ep),
+                           "move it to the end")
+
+
+@lint
+def parameters(spec: Spec) -> Iterator[Problem]:
+    for fn in spec.functions:
+        by_name = {p.name: p for p in fn.params}
+        for p in fn.params:
+            if p.direction in ("out", "inout") and not p.is_pointer:
+                yield _problem("LINT-out-not-pointer", f"{fn.name}.{p.name} is an out-parameter "
+                               f"of non-pointer type {p.ctype.c}", p.location,
+                               _ppath(spec, fn, p, "type"), f"use `{p.ctype.c}*`")
+            if p.direction == "out" and p.is_pointer and p.written is None:
+                yield _problem("LINT-out-written", f"{fn.name}.{p.name}: out-parameter does not "
+                               "say when it is written", p.location, _ppath(spec, fn, p),
+                               "add `written: always | on_success | when_true`")
+            if p.written is not None and p.direction == "in":
+                yield _problem("LINT-out-written", f"{fn.name}.{p.name}: `written` applies only "
+                               "to out-parameters", p.location, _ppath(spec, fn, p, "written"),
+                               "remove it or set direction: out")
+            if p.written == "when_true" and not fn.returns.ctype.is_bool:
+                yield _problem("LINT-out-written", f"{fn.name}.{p.name}: `written: when_true` "
+                               "needs a bool result", p.location, _ppath(spec, fn, p, "written"),
+                               "use on_success")
+            if p.nullable and not p.is_pointer:
+                yield _problem("LINT-nullable-scalar", f"{fn.name}.{p.name} is nullable but not "
+                               "a pointer", p.location, _ppath(spec, fn, p, "nullable"),
+                               "remove `nullable`")
+            if p.ctype.pointer and p.ctype.base not in {h.name for h in spec.handles} and \
+                    p.ctype.base not in ("char", "int", "uint64_t", "uint32_t", "int64_t",
+                                         "size_t", "float", "double", "bool", "void"):
+                yield _problem("LINT-unknown-type", f"{fn.name}.{p.name}: unknown type "
+                               f"{p.ctype.c}", p.location, _ppath(spec, fn, p, "type"),
+                               "use a scalar pointer or a declared handle type")
+            if p.len is not None:
+                target = by_name.get(p.len)
+                if target is None:
+                    yield _problem("LINT-len-unknown", f"{fn.name}.{p.name}: len names unknown "
+                                   f"parameter {p.len!r}", p.location, _ppath(spec, fn, p, "len"),
+                                   _suggest(p.len, by_name))
+                elif not target.ctype.is_integer:
+                    yield _problem("LINT-len-not-integer", f"{fn.name}.{p.name}: len parameter "
+                                   f"{p.len} has type {target.ctype.c}", p.location,
+                                   _ppath(spec, fn, p, "len"), "a length must be an integer")
+            yield from _range_fits(spec, fn, p)
+            if (p.utf8 or p.min_bytes) and not p.ctype.is_string:
+                yield _problem("LINT-string-rule-type", f"{fn.name}.{p.name}: string rules on "
+                               f"non-string type {p.ctype.c}", p.location,
+                               _ppath(spec, fn, p, "string"), "use `const char*`")
+
+
+def _range_fits(spec: Spec, fn: Function, p: Param) -> Iterator[Problem]:
+    if p.range is None and not p.allowed:
+        return
+    loc, path = p.location, _ppath(spec, fn, p, "range")
+    if p.range is not None:
+        if not (p.ctype.is_integer or p.ctype.is_float):
+            yield _problem("LINT-range-type", f"{fn.name}.{p.name}: a range on non-numeric type "
+                           f"{p.ctype.c}", loc, path, "ranges apply to integers and floats")
+            return
+        lo, hi = p.range.min, p.range.max
+        limits = p.ctype.int_limits
+        for bound in (lo, hi):
+            if bound is None:
+                continue
+            if limits and (bound < limits[0] or bound > limits[1] or bound != int(bound)):
+                yield _problem("LINT-range-type", f"{fn.name}.{p.name}: bound {bound} does not "
+                               f"fit {p.ctype.c} [{limits[0]}, {limits[1]}]", loc, path,
+                               "use a bound the C type can hold")
+            if isinstance(bound, float) and not math.isfinite(bound):
+                yield _problem("LINT-range-type", f"{fn.name}.{p.name}: bound {bound} is not "
+                               "finite", loc, path, "omit the bound instead")
+        if lo is not None and hi is not None and lo > hi:
+            yield _problem("LINT-range-empty", f"{fn.name}.{p.name}: min {lo} > max {hi}", loc,
+                           path, "swap or fix the bounds")
+        if p.range.finite and not p.ctype.is_float:
+            yield _problem("LINT-range-type", f"{fn.name}.{p.name}: `finite` applies to "
+                           "floating-point types", loc, path, "remove `finite`")
+        if p.ctype.is_float and not p.range.finite:
+            yield _problem("LINT-range-type", f"{fn.name}.{p.name}: a float range must say "
+                           "whether NaN and infinities are rejected", loc, path,
+                           "add `finite: true`")
+    values = [a.value for a in p.allowed]
+    if len(set(values)) != len(values):
+        yield _problem("LINT-duplicate-name", f"{fn.name}.{p.name}: allowed values repeat",
+                       loc, _ppath(spec, fn, p, "allowed"), "list each value once")
+    if p.allowed and not p.ctype.is_integer:
+        yield _problem("LINT-range-type", f"{fn.name}.{p.name}: allowed values on non-integer "
+                       f"type {p.ctype.c}", loc, _ppath(spec, fn, p, "allowed"),
+                       "allowed values apply to integers")
+
+
+@lint
+def returns(spec: Spec) -> Iterator[Problem]:
+    for fn in spec.functions:
+        r = fn.returns
+        path = _fpath(spec, fn, "returns")
+        if r.ctype.is_bool and fn.fallible and not r.false_means:
+            yield _problem("LINT-bool-ambiguous", f"{fn.name} returns bool but does not say what "
+                           "false with code 0 means", fn.location, path, "add `false_means:`")
+        if fn.fallible and not r.ctype.is_void and r.on_error is None:
+            yield _problem("LINT-on-error-missing", f"{fn.name} can fail but does not say what it "
+                           "returns on error", fn.location, path, "add `on_error:` (NULL, false, 0)")
+        if r.on_error is not None:
+            ok = (r.ctype.pointer and r.on_error == "NULL") or \
+                 (r.ctype.is_bool and r.on_error in ("false", "true")) or \
+                 ((r.ctype.is_integer or r.ctype.is_float) and _is_number(r.on_error))
+            if not ok:
+                yield _problem("LINT-on-error-type", f"{fn.name}: on_error {r.on_error!r} does not "
+                               f"fit return type {r.ctype.c}", fn.location, path,
+                               "use NULL for pointers, false for bool, a number for integers")
+        if r.ctype.pointer and r.on_error == "NULL" and not r.nullable:
+            yield _problem("LINT-on-error-type", f"{fn.name} returns NULL on error but its result "
+                           "is not marked nullable", fn.location, path, "set `nullable: true`")
+        if r.ctype.pointer and r.ownership is None:
+            yield _problem("LINT-ownership-missing", f"{fn.name} returns a pointer without saying "
+                           "who owns it", fn.location, path,
+                           "set returns.ownership: borrowed | transferred | static")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@lint
+def thread_safety(spec: Spec) -> Iterator[Problem]:
+    names = {f.name for f in spec.functions}
+    for fn in spec.functions:
+        ts = fn.thread_safety
+        params = {p.name for p in fn.params}
+        for j, other in enumerate(ts.concurrent_with):
+            if other not in names:
+                yield _problem("LINT-thread-safety-reference", f"{fn.name}: concurrent_with names "
+                               f"unknown function {other!r}", fn.location,
+                               _fpath(spec, fn, "thread_safety", "concurrent_with", j),
+                               _suggest(other, names))
+            elif fn.name not in spec.function(other).thread_safety.concurrent_with and \
+                    spec.function(other).thread_safety.cls != "safe":
+                yield _problem("LINT-thread-safety-asymmetric", f"{fn.name} may run concurrently "
+                               f"with {other}, but {other} does not say the same", fn.location,
+                               _fpath(spec, fn, "thread_safety", "concurrent_with", j),
+                               f"add {fn.name} to {other}.thread_safety.concurrent_with")
+        for j, p in enumerate(ts.sync_on):
+            if p not in params:
+                yield _problem("LINT-thread-safety-reference", f"{fn.name}: sync_on names unknown "
+                               f"parameter {p!r}", fn.location,
+                               _fpath(spec, fn, "thread_safety", "sync_on", j), _suggest(p, params))
+        if ts.cls == "externally_synchronized" and not ts.sync_on:
+            yield _problem("LINT-thread-safety-reference", f"{fn.name} is externally synchronised "
+                           "but names no handle to synchronise on", fn.location,
+                           _fpath(spec, fn, "thread_safety"), "add `sync_on: [param]`")
+
+
+@lint
+def versions_and_groups(spec: Spec) -> Iterator[Problem]:
+    current = _SEMVER(spec.interface.version)
+    groups = {g.name for g in spec.groups}
+    for fn in spec.functions:
+        if _SEMVER(fn.since) > current:
+            yield _problem("LINT-since-after-version", f"{fn.name} is `since: {fn.since}`, after "
+                           f"the interface version {spec.interface.version}", fn.location,
+                           _fpath(spec, fn, "since"), "bump interface.version or fix `since`")
+        if fn.group not in groups:
+            yield _problem("LINT-dangling-reference", f"{fn.name}: unknown group {fn.group!r}",
+                           fn.location, _fpath(spec, fn, "group"), _suggest(fn.group, groups))
+        if not fn.name.startswith(spec.interface.c_prefix):
+            yield _problem("LINT-prefix", f"{fn.name} does not start with the C prefix "
+                           f"{spec.interface.c_prefix!r}", fn.location, _fpath(spec, fn, "name"),
+                           f"rename it {spec.interface.c_prefix}{fn.name}")
+    roles: dict[str, int] = defaultdict(int)
+    for fn in spec.functions:
+        if fn.role:
+            roles[fn.role] += 1
+    for role, count in roles.items():
+        if count > 1:
+            yield _problem("LINT-duplicate-name", f"role {role!r} is given to {count} functions",
+                           spec.functions[0].location, ("functions",), "one function per role")
+
+
+@lint
+def exception_targets(spec: Spec) -> Iterator[Problem]:
+    names = {f.name for f in spec.functions}
+    rules = {r for r in _KNOWN_RULES}
+    for i, e in enumerate(spec.exceptions):
+        for j, target in enumerate(e.applies_to):
+            if target not in names:
+                yield _problem("LINT-dangling-reference", f"exception {e.id} applies to unknown "
+                               f"function {target!r}", e.location,
+                               ("exceptions", i, "applies_to", j), _suggest(target, names))
+        if e.rule not in rules:
+            yield _problem("LINT-dangling-reference", f"exception {e.id} waives unknown rule "
+                           f"{e.rule!r}", e.location, ("exceptions", i, "rule"),
+                           _suggest(e.rule, rules))
+
+
+_KNOWN_RULES = (
+    "LINT-duplicate-name", "LINT-duplicate-error-value", "LINT-no-success-code",
+    "LINT-unmarked-alias", "LINT-alias-signature", "LINT-dangling-reference",
+    "LINT-handle-no-creator", "LINT-handle-creator-type", "LINT-handle-no-destroyer",
+    "LINT-handle-destroyer-type", "LINT-destroyer-not-nullable", "LINT-unknown-error",
+    "LINT-undeclared-violation", "LINT-unused-error", "LINT-error-param-shape",
+    "LINT-fallible-no-errors", "LINT-missing-unknown", "LINT-fallible-needs-error-channel",
+    "LINT-out-not-pointer", "LINT-out-written", "LINT-nullable-scalar", "LINT-unknown-type",
+    "LINT-len-unknown", "LINT-len-not-integer", "LINT-string-rule-type", "LINT-range-type",
+    "LINT-range-empty", "LINT-bool-ambiguous", "LINT-on-error-missing", "LINT-on-error-type",
+    "LINT-ownership-missing", "LINT-thread-safety-reference", "LINT-thread-safety-asymmetric",
+    "LINT-since-after-version", "LINT-prefix",
+)
+
+
+def _suggest(name: str, choices: object) -> str:
+    import difflib
+
+    options = sorted(str(c) for c in choices)  # type: ignore[attr-defined]
+    close = difflib.get_close_matches(name, options, n=1)
+    return f"did you mean {close[0]!r}?" if close else "check the spelling"
