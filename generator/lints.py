@@ -34,11 +34,12 @@ def run_lints(spec: Spec) -> list[Problem]:
 
 
 def _fpath(spec: Spec, fn: Function, *rest: str | int) -> tuple[str | int, ...]:
-    return ("functions", spec.functions.index(fn), *rest)
+    del spec
+    return ("functions", fn.index, *rest)
 
 
 def _ppath(spec: Spec, fn: Function, p: Param, *rest: str | int) -> tuple[str | int, ...]:
-    return _fpath(spec, fn, "params", fn.params.index(p), *rest)
+    return _fpath(spec, fn, "params", p.index, *rest)
 
 
 def _problem(rule: str, msg: str, loc: Location, path: tuple[str | int, ...], hint: str) -> Problem:

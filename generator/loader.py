@@ -98,17 +98,18 @@ def _convert(node: yaml.Node, path: Path, name: str, locations: dict[Path, Locat
     return _scalar(node)
 
 
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
 def _scalar(node: yaml.Node) -> Any:
     """Resolve a scalar the way YAML 1.1 safe loading does, except dates stay strings."""
     tag = node.tag
-    value = node.value
-    if tag == "tag:yaml.org,2002:timestamp" or tag == "tag:yaml.org,2002:str":
-        return value
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node)
-    finally:
-        loader.dispose()
+    if tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"):
+        return node.value
+    construct = _CONSTRUCTOR.yaml_constructors.get(tag)
+    if construct is None:
+        return node.value
+    return construct(_CONSTRUCTOR, node)
 
 
 @lru_cache(maxsize=1)

@@ -77,6 +77,19 @@ class CType:
     def pointee(self) -> CType:
         return CType(self.base, self.const, False)
 
+    @property
+    def python_type(self) -> str:
+        """The Python annotation of a value of this type crossing the bindings."""
+        if self.is_string:
+            return "str"
+        if self.is_void:
+            return "None"
+        if self.is_bool:
+            return "bool"
+        if self.is_float:
+            return "float"
+        return "int"
+
 
 @dataclass(frozen=True)
 class ErrorCode:
@@ -180,6 +193,7 @@ class Param:
     written: str | None = None
     handle: str | None = None  # the handle type when ctype is `Handle*`
     is_error_out: bool = False
+    index: int = 0  # position in the function's parameter list
 
     @property
     def is_pointer(self) -> bool:
@@ -276,6 +290,7 @@ class Function:
     notes: tuple[str, ...] = ()
     creates: str | None = None   # handle type this function creates
     destroys: str | None = None  # handle type this function destroys
+    index: int = 0               # position in the spec's function list
 
     @property
     def error_param(self) -> Param | None:
@@ -435,3 +450,40 @@ class Spec:
 
     def children_of(self, handle: str) -> tuple[Handle, ...]:
         return tuple(h for h in self.handles if h.parent == handle)
+
+    # -- Python bindings: names and placement derived once, read by the Python templates --
+
+    def python_class(self, handle: str) -> str:
+        """`CudaModel` -> `Model`: named after the group of the function that creates it."""
+        return self.function(self.handle(handle).created_by).group.capitalize()
+
+    @staticmethod
+    def python_receiver(fn: Function) -> str | None:
+        """The handle whose Python class carries `fn` (its first handle parameter); None for
+        functions of the library object."""
+        return fn.handle_params[0].handle if fn.handle_params else None
+
+    def python_method(self, fn: Function) -> str:
+        """`cuda_inference_next_token` -> `next_token`: the prefix goes, and so does the noun of
+        the receiving or created handle (`model.get_vram_usage()`, `model.start()`)."""
+        name = fn.name.removeprefix(self.interface.c_prefix)
+        for handle in (self.python_receiver(fn), fn.creates):
+            if handle is not None:
+                noun = self.function(self.handle(handle).created_by).group + "_"
+                if name.startswith(noun):
+                    return name[len(noun):]
+        return name
+
+    def python_methods(self, receiver: str | None) -> tuple[Function, ...]:
+        """Functions exposed as methods of `receiver`'s class (None: the library object).
+        Destroyers become `close()`; deprecated aliases are reachable as their target."""
+        return tuple(f for f in self.functions
+                     if f.destroys is None and f.alias_of is None
+                     and self.python_receiver(f) == receiver)
+
+    def python_stream(self, handle: str) -> Function | None:
+        """The function that makes `handle` iterable: a bool-returning method of it that
+        writes a text buffer (`for piece in inference`)."""
+        return next((f for f in self.python_methods(handle)
+                     if f.returns.ctype.is_bool and any(p.ctype.is_char_buffer for p in f.params)),
+                    None)

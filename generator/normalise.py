@@ -121,6 +121,7 @@ def _param(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], err_p
         len=d.get("len"), utf8=bool(string.get("utf8", False)), min_bytes=string.get("min_bytes"),
         written=d.get("written"), handle=handle,
         is_error_out=d["name"] == err_param and d["direction"] == "out",
+        index=path[-1] if isinstance(path[-1], int) else 0,
     )
 
 
@@ -147,6 +148,7 @@ def _function(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], er
         deprecated=Deprecation(dep["since"], dep.get("replacement"), dep["reason"]) if dep else None,
         requirements=tuple(d.get("requirements", [])), notes=tuple(d.get("notes", [])),
         creates=creates.get(d["name"]), destroys=destroys.get(d["name"]),
+        index=path[-1] if isinstance(path[-1], int) else 0,
     )
 
 
