@@ -51,7 +51,7 @@ def main() -> int:
             rows.append((n, t))
             print(f"synthetic {n:5d} functions: median {t * 1000:7.0f} ms "
                   f"({(t - floor) / n * 1e6:6.0f} us/function above start-up)")
-        (n1, t1), (n2, t2) = rows[-2], rows[-1]
+        (_, t1), (_, t2) = rows[-2], rows[-1]
         print(f"growth 1000 -> 2000 functions: x{(t2 - floor) / (t1 - floor):.2f} "
               f"(linear = x2.00); 2000 functions target < 3 s: {'ok' if t2 < 3 else 'MISSED'}")
     finally:

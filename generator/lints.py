@@ -13,7 +13,8 @@ from generator.problems import Location, Problem
 
 Lint = Callable[[Spec], Iterator[Problem]]
 LINTS: list[Lint] = []
-_SEMVER = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+def _semver(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
 
 
 def lint(fn: Lint) -> Lint:
@@ -397,10 +398,10 @@ def thread_safety(spec: Spec) -> Iterator[Problem]:
 
 @lint
 def versions_and_groups(spec: Spec) -> Iterator[Problem]:
-    current = _SEMVER(spec.interface.version)
+    current = _semver(spec.interface.version)
     groups = {g.name for g in spec.groups}
     for fn in spec.functions:
-        if _SEMVER(fn.since) > current:
+        if _semver(fn.since) > current:
             yield _problem("LINT-since-after-version", f"{fn.name} is `since: {fn.since}`, after "
                            f"the interface version {spec.interface.version}", fn.location,
                            _fpath(spec, fn, "since"), "bump interface.version or fix `since`")

@@ -130,7 +130,8 @@ def validate_schema(raw: RawSpec) -> list[Problem]:
 
 def _schema_problems(raw: RawSpec, err: jsonschema.ValidationError, path: Path) -> list[Problem]:
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        allowed = sorted(err.schema.get("properties", {}))
+        schema_node = err.schema if isinstance(err.schema, dict) else {}
+        allowed = sorted(schema_node.get("properties", {}))
         out = []
         for key in err.instance:
             if key in allowed:
@@ -144,8 +145,9 @@ def _schema_problems(raw: RawSpec, err: jsonschema.ValidationError, path: Path) 
         return [Problem("SPEC-missing-key", err.message, raw.where(path), path,
                         "add the missing key")]
     if err.validator == "enum":
-        choices = ", ".join(repr(c) for c in err.validator_value)
-        close = difflib.get_close_matches(str(err.instance), [str(c) for c in err.validator_value], n=1)
+        options = list(err.validator_value) if isinstance(err.validator_value, list) else []
+        choices = ", ".join(repr(c) for c in options)
+        close = difflib.get_close_matches(str(err.instance), [str(c) for c in options], n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"use one of {choices}"
         return [Problem("SPEC-invalid-value", f"{err.instance!r} is not one of {choices}",
                         raw.where(path), path, hint)]

@@ -13,7 +13,8 @@ import pycparser
 import pytest
 from pycparser import c_ast, c_generator
 
-from generator.cli import main as ffispec, rendered_artefacts
+from generator.cli import main as ffispec
+from generator.cli import rendered_artefacts
 from generator.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
