@@ -1,0 +1,165 @@
+// Loading a worker-tiny GGUF model into a context (Context::load_model).
+//
+// The file is mapped read-only, parsed and validated completely before any device memory is
+// touched; then the weights are allocated, uploaded and checked for residency. Any failure
+// unwinds everything allocated so far (RAII), so a failed load leaks nothing.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <span>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/gguf.hpp"
+#include "core/objects.hpp"
+
+namespace worker::core {
+namespace {
+
+constexpr std::string_view kArchitecture = "worker-tiny";
+constexpr std::string_view kTokenizer = "worker-bytes";
+constexpr std::uint32_t kMaxEmbedding = 4096;
+constexpr std::uint64_t kMaxVocab = std::uint64_t{1} << 24;
+
+[[noreturn]] void fail(const std::string& why) { throw Error(CUDA_ERROR_MODEL_LOAD_FAILED, why); }
+
+// A read-only mapping of a whole file.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail("cannot open the model file: " + std::string(std::strerror(errno)));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      fail("the model path is not a regular file");
+    }
+    size_ = static_cast<std::size_t>(st.st_size);
+    if (size_ > 0) {
+      void* data = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (data == MAP_FAILED) {
+        const int err = errno;
+        ::close(fd);
+        fail("cannot map the model file: " + std::string(std::strerror(err)));
+      }
+      data_ = static_cast<const std::uint8_t*>(data);
+    }
+    ::close(fd);
+  }
+  ~MappedFile() {
+    if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::span<const std::uint8_t> bytes() const noexcept { return {data_, size_}; }
+
+ private:
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+const gguf::Value& require(const gguf::File& file, const char* key, gguf::ValueType type) {
+  const gguf::Value* value = file.find(key);
+  if (value == nullptr) fail(std::string("missing metadata '") + key + "'");
+  if (value->type != type) {
+    fail(std::string("metadata '") + key + "' must be " + gguf::value_type_name(type) + ", found " +
+         gguf::value_type_name(value->type));
+  }
+  return *value;
+}
+
+const gguf::TensorInfo& require_weight(const gguf::File& file, const char* name, std::uint32_t d, std::uint64_t n_vocab) {
+  const gguf::TensorInfo* t = file.tensor(name);
+  if (t == nullptr) fail(std::string("missing tensor '") + name + "'");
+  if (t->type != gguf::kTensorF32) fail(std::string("tensor '") + name + "' has type " + std::to_string(t->type) + ", expected F32 (0)");
+  if (t->n_dims != 2 || t->ne[0] != d || t->ne[1] != n_vocab) {
+    std::string shape = "[";
+    for (std::uint32_t k = 0; k < t->n_dims; ++k) shape += (k ? ", " : "") + std::to_string(t->ne[k]);
+    fail(std::string("tensor '") + name + "' has shape " + shape + "], expected [d, n_vocab] = [" +
+         std::to_string(d) + ", " + std::to_string(n_vocab) + "]");
+  }
+  return *t;
+}
+
+struct Parsed {
+  Model::Shape shape;
+  std::vector<std::string_view> tokens;
+  std::uint32_t eos;
+  const float* embedding;
+  const float* output;
+};
+
+Parsed validate(const gguf::File& file) {
+  const auto& arch = require(file, "general.architecture", gguf::ValueType::string);
+  if (arch.str != kArchitecture) {
+    fail("unknown architecture '" + std::string(arch.str.substr(0, 64)) + "' (only 'worker-tiny' is supported)");
+  }
+  const auto& width = require(file, "worker-tiny.embedding_length", gguf::ValueType::u32);
+  if (width.u < 1 || width.u > kMaxEmbedding) fail("worker-tiny.embedding_length " + std::to_string(width.u) + " is outside 1..4096");
+  const auto& context = require(file, "worker-tiny.context_length", gguf::ValueType::u32);
+  if (context.u < 2) fail("worker-tiny.context_length " + std::to_string(context.u) + " leaves no room to generate");
+  const auto& model = require(file, "tokenizer.ggml.model", gguf::ValueType::string);
+  if (model.str != kTokenizer) fail("tokenizer.ggml.model '" + std::string(model.str.substr(0, 64)) + "' is not 'worker-bytes'");
+  const auto& tokens = require(file, "tokenizer.ggml.tokens", gguf::ValueType::array);
+  if (tokens.elem_type != gguf::ValueType::string) fail("tokenizer.ggml.tokens must be an array of strings");
+  if (tokens.count < 256 || tokens.count > kMaxVocab) {
+    fail("tokenizer.ggml.tokens has " + std::to_string(tokens.count) + " entries (256..16777216 allowed)");
+  }
+  const auto& eos = require(file, "tokenizer.ggml.eos_token_id", gguf::ValueType::u32);
+
+  Parsed parsed;
+  parsed.shape = {static_cast<std::uint32_t>(width.u), static_cast<std::uint32_t>(tokens.count),
+                  static_cast<std::uint32_t>(context.u)};
+  parsed.tokens = file.strings(tokens);
+  parsed.eos = static_cast<std::uint32_t>(eos.u);
+  const auto& embd = require_weight(file, "token_embd.weight", parsed.shape.d, tokens.count);
+  const auto& out = require_weight(file, "output.weight", parsed.shape.d, tokens.count);
+  // Offsets are multiples of the alignment (>= 1, a power of two) from an aligned data
+  // section; require 4-byte alignment so the floats can be read in place.
+  for (const auto* t : {&embd, &out}) {
+    if ((file.data_offset() + t->offset) % alignof(float) != 0) {
+      fail("tensor '" + std::string(t->name) + "' data is not aligned to 4 bytes");
+    }
+  }
+  parsed.embedding = reinterpret_cast<const float*>(file.tensor_data(embd).data());
+  parsed.output = reinterpret_cast<const float*>(file.tensor_data(out).data());
+  return parsed;
+}
+
+}  // namespace
+
+Model& Context::load_model(const std::string& path) {
+  std::unique_ptr<Model> model;
+  {
+    // Parse and validate everything before touching device memory.
+    std::unique_ptr<MappedFile> mapped;
+    Parsed parsed;
+    try {
+      mapped = std::make_unique<MappedFile>(path);
+      const gguf::File file = gguf::File::parse(mapped->bytes());
+      parsed = validate(file);
+      model = std::make_unique<Model>(*this, parsed.shape, Vocab(parsed.tokens, parsed.eos));
+      model->upload_weights(parsed.embedding, parsed.output);
+    } catch (const Error& e) {
+      throw Error(e.code(), "'" + path + "': " + e.what());
+    }
+  }  // the file is unmapped here: the weights now live in device memory
+
+  // Models loaded while EVICT_WEIGHTS is in force get a weight evicted too, and the check
+  // below then reports it, as a real load would after the driver moved memory.
+  if (evicting_) model->evict_one_weight();
+  const std::string problem = model->residency_problem();
+  if (!problem.empty()) throw Error(CUDA_ERROR_VRAM_RESIDENCY_FAILED, "'" + path + "': " + problem);
+
+  model->register_handle();
+  std::lock_guard<std::mutex> lock(models_mutex_);
+  models_.push_back(std::move(model));
+  return *models_.back();
+}
+
+}  // namespace worker::core

@@ -1,0 +1,158 @@
+// The objects behind the three handle types, and their ownership tree:
+// Context owns Models, a Model owns its Inferences. Destroying a parent destroys its live
+// children first (members are declared so that children go before what they use), and every
+// destructor unregisters its handle, so later uses of a child's handle report it stale.
+//
+// Thread safety follows the contract: a handle's destroyer never races with calls on that
+// handle or its descendants. Calls on *different* handles may run concurrently, so anything a
+// child changes in its parent (the child lists, the ledger) is synchronised here.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "core/memory.hpp"
+#include "core/registry.hpp"
+#include "core/utf8.hpp"
+#include "core/vocab.hpp"
+#include "worker_ffi.h"
+
+namespace worker::core {
+
+class Model;
+class Inference;
+
+// Registers `object` in `registry` for the lifetime of the Registration.
+class Registration {
+ public:
+  Registration() = default;
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+  ~Registration();
+  void attach(Registry& registry, void* object);
+  std::uint64_t value() const noexcept { return value_; }
+
+ private:
+  Registry* registry_ = nullptr;
+  std::uint64_t value_ = 0;
+};
+
+class Context {
+ public:
+  // Opens device `ordinal` and registers the context. Throws core::Error.
+  static Context& create(int ordinal);
+  ~Context();
+
+  CudaContext* handle() const noexcept;
+  backend::Device& device() noexcept { return *device_; }
+  Ledger& ledger() noexcept { return ledger_; }
+
+  Model& load_model(const std::string& path);
+  void unload(Model& model) noexcept;
+  void destroy() noexcept;  // `delete this` (the registry holds the only reference)
+
+  void inject_fault(int fault);
+  bool evicting() const noexcept { return evicting_; }
+
+ private:
+  explicit Context(std::unique_ptr<backend::Device> device);
+
+  std::unique_ptr<backend::Device> device_;
+  Ledger ledger_;
+  bool evicting_ = false;  // EVICT_WEIGHTS is in force (also for models loaded later)
+  std::mutex models_mutex_;
+  std::vector<std::unique_ptr<Model>> models_;  // after device_: freed while it is open
+  Registration registration_;
+};
+
+// The weights and tokenizer of a loaded worker-tiny model.
+class Model {
+ public:
+  struct Shape {
+    std::uint32_t d;              // embedding width
+    std::uint32_t n_vocab;
+    std::uint32_t context_length;
+  };
+
+  Model(Context& context, Shape shape, Vocab vocab);
+  ~Model();
+
+  CudaModel* handle() const noexcept;
+  Context& context() noexcept { return context_; }
+  const Shape& shape() const noexcept { return shape_; }
+  const Vocab& vocab() const noexcept { return vocab_; }
+  std::uint64_t weight_bytes() const noexcept { return weight_bytes_; }
+
+  // Allocates and uploads both weight tensors (token_embd.weight, output.weight).
+  void upload_weights(const float* embedding, const float* output);
+  void register_handle();
+
+  // First non-resident weight's description, or "" when all are resident.
+  std::string residency_problem() const;
+  void evict_one_weight();
+  void restore_weights();
+
+  // Computes logits of the token embedded at `x` (a row of device state) into `out`.
+  void logits(const float* x, float* out) const;
+  void embed(float* dst, std::int32_t token) const;
+
+  Inference& start(const std::string& prompt, int max_tokens, float temperature, std::uint64_t seed);
+  void release(Inference& inference) noexcept;
+
+ private:
+  Context& context_;
+  Shape shape_;
+  Vocab vocab_;
+  std::uint64_t weight_bytes_ = 0;
+  // Readers (kernels, residency) hold it shared; eviction, which moves weights, exclusively.
+  mutable std::shared_mutex weights_mutex_;
+  std::unique_ptr<DeviceBuffer> embedding_;
+  std::unique_ptr<DeviceBuffer> output_;
+  std::mutex inferences_mutex_;
+  std::vector<std::unique_ptr<Inference>> inferences_;  // destroyed before the weights
+  Registration registration_;
+};
+
+// One generation: per-step state in device memory, the sampler, and the UTF-8 stream.
+class Inference {
+ public:
+  Inference(Model& model, std::vector<std::int32_t> prompt, int max_tokens, float temperature, std::uint64_t seed);
+  ~Inference();
+
+  InferenceResult* handle() const noexcept;
+  Model& model() noexcept { return model_; }
+  void register_handle();
+
+  // The next piece into out[0..capacity) (NUL-terminated); false at the end of the sequence.
+  bool next_piece(char* out, int capacity, int* index);
+  void cancel() noexcept { cancelled_.store(true, std::memory_order_release); }
+
+ private:
+  void step();  // generates one token into pending_ (or ends the sequence)
+  float* state_row(std::uint32_t row) const noexcept;
+
+  Model& model_;
+  const std::vector<std::int32_t> prompt_;
+  const std::uint32_t budget_;  // tokens that may be generated (max_tokens, context length)
+  const float temperature_;
+  const std::uint64_t seed_;
+  DeviceBuffer state_;          // row s: embedding of the token fed at step s
+  std::vector<float> logits_;   // host scratch
+  std::uint32_t steps_ = 0;
+  bool ended_ = false;          // EOS or budget reached; the decoder is flushed
+  utf8::Decoder decoder_;
+  std::string pending_;         // decoded, valid UTF-8 not yet handed out
+  int pieces_ = 0;
+  std::atomic<bool> cancelled_{false};
+  Registration registration_;
+};
+
+std::uint64_t live_handles() noexcept;
+
+}  // namespace worker::core
