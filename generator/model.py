@@ -233,6 +233,8 @@ class Param:
             parts.append(f"at least {self.min_bytes} byte(s)")
         if self.len:
             parts.append(f"capacity given by {self.len}")
+        if (self.range or self.allowed) and self.on_violation != "INVALID_PARAMETER":
+            parts.append(f"else {self.on_violation}")
         return "; ".join(parts)
 
 
@@ -348,6 +350,22 @@ class Function:
     @property
     def impl_name(self) -> str:
         return self.alias_of or self.name
+
+    @property
+    def python_params(self) -> tuple[Param, ...]:
+        """What a Python caller passes: inputs other than the receiving handle (`self`) and
+        buffer capacities (the bindings own the buffers)."""
+        capacities = {p.len for p in self.params if p.len}
+        receiver = self.handle_params[0].name if self.handle_params else None
+        return tuple(p for p in self.params if p.direction == "in" and p.name != receiver
+                     and p.name not in capacities)
+
+    @property
+    def python_out_values(self) -> tuple[Param, ...]:
+        """Required out-parameters other than the error channel and text buffers: the
+        bindings keep them as attributes of the result (`model.vram_bytes_used`)."""
+        return tuple(p for p in self.params if p.direction == "out" and not p.is_error_out
+                     and not p.ctype.is_char_buffer and not p.nullable)
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,8 @@ typedef struct InferenceResult InferenceResult;
  * Selects the device, records its properties, prefers L1 cache for compute and allocates
  * nothing else. Contexts are independent: destroying one never resets the device.
  *
- * @param[in] gpu_device Device ordinal, 0 .. cuda_get_device_count() - 1. Rules: >= 0.
+ * @param[in] gpu_device Device ordinal, 0 .. cuda_get_device_count() - 1. Rules: >= 0; else
+ * INVALID_DEVICE.
  * @param[out] error_code Receives the result code; may be NULL. Rules: may be NULL. Written
  * always.
  * @return The new context; release it with cuda_destroy. Ownership: transferred. On error:
