@@ -37,6 +37,8 @@ ARTEFACTS: list[Artefact] = [
     Artefact(lambda s: "native/src/generated/ffi_impl.hpp", "ffi_impl.hpp.j2", "c"),
     Artefact(lambda s: "native/src/generated/ffi_exports.cpp", "ffi_exports.cpp.j2", "c"),
     Artefact(lambda s: "worker_ffi/_cdef.h", "cdef.h.j2", "c"),
+    Artefact(lambda s: "worker_ffi/_generated.py", "python_bindings.py.j2", "hash"),
+    Artefact(lambda s: "worker_ffi/_ffi_build.py", "ffi_build.py.j2", "hash"),
     Artefact(lambda s: "coordination/FFI_INTERFACE_LOCKED.md", "locked.md.j2", "html"),
     Artefact(lambda s: "spec/schema.json", None, "none", static_source="schema.json"),
 ]
