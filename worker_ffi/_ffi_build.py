@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import cffi
+import cffi  # type: ignore[import-untyped,unused-ignore]
 
 MODULE = "worker_ffi._native"
 LIBRARY = "worker_ffi"

@@ -249,7 +249,8 @@ class Library(LibraryBase):
     _cuda_testing_live_handles: ClassVar[Any]
 
     def _read_detail(self) -> str:
-        return self._string(self._cuda_last_error_detail()).decode("utf-8", "replace")
+        return self._string(self._cuda_last_error_detail()).decode(  # type: ignore[no-any-return]
+            "utf-8", "replace")
 
     def init(self, gpu_device: int) -> Context:
         """Initialise a context on one device.
@@ -285,7 +286,7 @@ class Library(LibraryBase):
         Thread safety: safe from any thread. C function: cuda_error_message.
         """
         error_code = _rt.c_int(error_code, "error_code", "cuda_error_message", -2147483648, 2147483647, 5)
-        return self._string(self._cuda_error_message(error_code)).decode("utf-8", "replace")
+        return self._string(self._cuda_error_message(error_code)).decode("utf-8", "replace")  # type: ignore[no-any-return]
 
     def last_error_detail(self) -> str:
         """Detail of the last failure reported on the calling thread.
@@ -295,21 +296,21 @@ class Library(LibraryBase):
 
         Thread safety: safe from any thread. C function: cuda_last_error_detail.
         """
-        return self._string(self._cuda_last_error_detail()).decode("utf-8", "replace")
+        return self._string(self._cuda_last_error_detail()).decode("utf-8", "replace")  # type: ignore[no-any-return]
 
     def contract_version(self) -> str:
         """The contract version the library was built from, as "MAJOR.MINOR.PATCH".
 
         Thread safety: safe from any thread. C function: cuda_contract_version.
         """
-        return self._string(self._cuda_contract_version()).decode("utf-8", "replace")
+        return self._string(self._cuda_contract_version()).decode("utf-8", "replace")  # type: ignore[no-any-return]
 
     def contract_hash(self) -> str:
         """The sha256 of the normalised contract the library was built from, 64 hex digits.
 
         Thread safety: safe from any thread. C function: cuda_contract_hash.
         """
-        return self._string(self._cuda_contract_hash()).decode("utf-8", "replace")
+        return self._string(self._cuda_contract_hash()).decode("utf-8", "replace")  # type: ignore[no-any-return]
 
     def testing_fail_allocation(self, nth: int) -> None:
         """Make the nth device allocation from now on fail (process-wide).

@@ -93,7 +93,7 @@ def _open_abi(path: Path, backend: str) -> gen.Library:
         raise LibraryNotFoundError(
             f"no library file at {path}; build it with `{build_command(backend)}` and pass its "
             f"path (for example native/build/{backend}/libworker_ffi.so)")
-    import cffi
+    import cffi  # type: ignore[import-untyped,unused-ignore]
 
     ffi = cffi.FFI()
     ffi.cdef(resources.files("worker_ffi").joinpath("_cdef.h").read_text("utf-8"))

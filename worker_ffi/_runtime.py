@@ -23,7 +23,7 @@ import os
 import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, NamedTuple, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar, cast
 
 from worker_ffi._errors import HandleClosedError, exception_class, raise_error
 
@@ -186,7 +186,7 @@ class LibraryBase:
     def _adopt(self, base: type[H], ptr: Any, parent: Handle | None) -> H:
         """Wrap a fresh native handle: the parent keeps its node, the finaliser is armed."""
         cls = self._classes[base]
-        handle: H = object.__new__(cls)
+        handle = cast(H, object.__new__(cls))
         destroy = getattr(self._lib, base._destroy_name)
         node = _Node(ptr, destroy, parent._node if parent is not None else None)
         node.owner = weakref.ref(handle)
@@ -254,7 +254,7 @@ def c_int(value: object, param: str, function: str, lo: int, hi: int, violation:
     """A Python integer that fits the C type, else the parameter's declared violation code."""
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise TypeError(f"{function}: {param} must be int, not {type(value).__name__}")
-    number = operator.index(value)  # type: ignore[arg-type]
+    number = operator.index(value)  # type: ignore[arg-type,unused-ignore]
     if not lo <= number <= hi:
         raise exception_class(violation)(
             violation, function, f"{param} = {number} does not fit the C type "
