@@ -8,9 +8,11 @@ was created, and exits with a non-zero status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -24,6 +26,18 @@ log = logging.getLogger("worker")
 EXIT_LIBRARY = 2
 EXIT_INIT = 3
 EXIT_MODEL = 4
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, which would kill the
+    process before the handles are closed. For this worker a signal is the normal way to stop:
+    handle it, release the model and context, and exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
                  args.model, model.vram_bytes_used, args.backend, args.gpu_device)
         runner = Runner(model, os.path.basename(args.model))
         app = create_app(WorkerState(lib, ctx, model, runner, args.backend, args.gpu_device))
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                    timeout_graceful_shutdown=5)
+        config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
+                                timeout_graceful_shutdown=5)
+        _Server(config).run()
         runner.shutdown()
         return 0
     finally:
