@@ -27,7 +27,8 @@ constexpr std::uint64_t kMaxVocab = std::uint64_t{1} << 24;
 
 [[noreturn]] void fail(const std::string& why) { throw Error(CUDA_ERROR_MODEL_LOAD_FAILED, why); }
 
-// A read-only mapping of a whole file.
+// A read-only mapping of a whole file. The descriptor stays open with it, so a device backend
+// can read the weights from the file itself (Device::upload_file).
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path) {
@@ -48,17 +49,20 @@ class MappedFile {
       }
       data_ = static_cast<const std::uint8_t*>(data);
     }
-    ::close(fd);
+    fd_ = fd;
   }
   ~MappedFile() {
     if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+    ::close(fd_);
   }
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
   std::span<const std::uint8_t> bytes() const noexcept { return {data_, size_}; }
+  int fd() const noexcept { return fd_; }
 
  private:
+  int fd_ = -1;
   const std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
 };
@@ -90,8 +94,8 @@ struct Parsed {
   Model::Shape shape;
   std::vector<std::string_view> tokens;
   std::uint32_t eos;
-  const float* embedding;
-  const float* output;
+  Model::WeightSource embedding;
+  Model::WeightSource output;
 };
 
 Parsed validate(const gguf::File& file) {
@@ -126,8 +130,8 @@ Parsed validate(const gguf::File& file) {
       fail("tensor '" + std::string(t->name) + "' data is not aligned to 4 bytes");
     }
   }
-  parsed.embedding = reinterpret_cast<const float*>(file.tensor_data(embd).data());
-  parsed.output = reinterpret_cast<const float*>(file.tensor_data(out).data());
+  parsed.embedding = {reinterpret_cast<const float*>(file.tensor_data(embd).data()), file.data_offset() + embd.offset};
+  parsed.output = {reinterpret_cast<const float*>(file.tensor_data(out).data()), file.data_offset() + out.offset};
   return parsed;
 }
 
@@ -144,7 +148,7 @@ Model& Context::load_model(const std::string& path) {
       const gguf::File file = gguf::File::parse(mapped->bytes());
       parsed = validate(file);
       model = std::make_unique<Model>(*this, parsed.shape, Vocab(parsed.tokens, parsed.eos));
-      model->upload_weights(parsed.embedding, parsed.output);
+      model->upload_weights(mapped->fd(), parsed.embedding, parsed.output);
     } catch (const Error& e) {
       throw Error(e.code(), "'" + path + "': " + e.what());
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/handles.hpp"
@@ -90,11 +91,20 @@ CudaModel* Model::handle() const noexcept { return to_handle<CudaModel>(registra
 void Model::register_handle() { registration_.attach(model_registry, this); }
 
 void Model::upload_weights(const float* embedding, const float* output) {
+  upload_weights(-1, {embedding, 0}, {output, 0});
+}
+
+void Model::upload_weights(int fd, WeightSource embedding, WeightSource output) {
   const std::size_t bytes = std::size_t{shape_.d} * shape_.n_vocab * sizeof(float);
   embedding_ = std::make_unique<DeviceBuffer>(context_.device(), context_.ledger(), bytes, "tensor 'token_embd.weight'");
   output_ = std::make_unique<DeviceBuffer>(context_.device(), context_.ledger(), bytes, "tensor 'output.weight'");
-  context_.device().upload(embedding_->data(), embedding, bytes);
-  context_.device().upload(output_->data(), output, bytes);
+  for (const auto& [buffer, source] : {std::pair{embedding_.get(), embedding}, std::pair{output_.get(), output}}) {
+    if (fd >= 0) {
+      context_.device().upload_file(buffer->data(), fd, source.file_offset, source.mapped, bytes);
+    } else {
+      context_.device().upload(buffer->data(), source.mapped, bytes);
+    }
+  }
   weight_bytes_ = embedding_->bytes() + output_->bytes();
 }
 

@@ -89,8 +89,17 @@ class Model {
   const Vocab& vocab() const noexcept { return vocab_; }
   std::uint64_t weight_bytes() const noexcept { return weight_bytes_; }
 
+  // Where one weight tensor's bytes are: mapped in memory, and at an offset of the file.
+  struct WeightSource {
+    const float* mapped;
+    std::uint64_t file_offset;
+  };
+
   // Allocates and uploads both weight tensors (token_embd.weight, output.weight).
   void upload_weights(const float* embedding, const float* output);
+  // The same from the open model file `fd` (Device::upload_file), so a device backend can read
+  // the file directly instead of through the mapping.
+  void upload_weights(int fd, WeightSource embedding, WeightSource output);
   void register_handle();
 
   // First non-resident weight's description, or "" when all are resident.
