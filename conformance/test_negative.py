@@ -1,0 +1,232 @@
+"""Closed error sets and negative inputs, derived from every parameter rule of the spec.
+
+Each case breaks one rule of one parameter (NULL, stale or forged handle, just and far outside
+a range, NaN and infinities, a value outside `allowed`, invalid UTF-8, a too-short string) and
+expects the declared code, the declared result on error and no crash; then it repeats the
+call with a NULL error_code. Hypothesis then explores whole rule domains. Every test runs in a
+forked child, so a crash is reported as a finding of the rule it broke.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+from generator.model import Function, Param
+
+from conformance import contract
+from conformance.calls import NULL, Caller, Forged, HandleRef, Outcome
+from conformance.negatives import Case, cases_for, inside_strategy, outside_strategy, ruled_params
+from conformance.world import World
+
+SPEC = contract.load()
+CASES = cases_for(SPEC)
+RULED = ruled_params(SPEC)
+HANDLE_PARAMS = [(fn, p) for fn in SPEC.functions for p in fn.params if p.handle]
+CHANNEL_FUNCTIONS = [fn for fn in SPEC.functions if fn.has_error_channel]
+LIVE_COUNT = "cuda_testing_live_handles"
+
+pytestmark = pytest.mark.isolated
+
+
+def _needs_world(fn: Function) -> bool:
+    return any(p.handle or p.ctype.is_string for p in fn.params)
+
+
+def _world(request: pytest.FixtureRequest, fn: Function) -> World | None:
+    return request.getfixturevalue("world") if _needs_world(fn) else None
+
+
+def _resolve(value: Any, p: Param, world: World | None) -> Any:
+    if isinstance(value, str) and p.handle:
+        if value == "stale":
+            return world.stale[p.handle]
+        return world.forged(p.handle)[int(value.split(":")[1])]
+    return value
+
+
+def _args(fn: Function, world: World | None, caller: Caller) -> dict[str, Any]:
+    if world is not None:
+        return world.valid_args(fn)
+    return {p.name: _plain_valid(p) for p in fn.params if p.direction == "in"}
+
+
+def _plain_valid(p: Param) -> Any:
+    if p.allowed:
+        return p.allowed[0].value
+    if p.range is not None and p.range.min is not None:
+        return p.range.min
+    return 0
+
+
+def expect_rejected(caller: Caller, fn: Function, o: Outcome, key: str, rule: str, what: str) -> None:
+    """The call failed with `key` (or, without an error channel, with its on_error value and a
+    detail message)."""
+    if fn.has_error_channel:
+        if o.code is not None and caller.code_key(o.code) != key:
+            raise caller.violation(rule, f"{fn.name} with {what} reported "
+                                   f"{caller.code_key(o.code)}, expected {key}")
+        return
+    if o.detail == "":
+        raise caller.violation(rule, f"{fn.name} with {what} returned {o.ret!r} and left no "
+                               f"detail; expected a failure ({key}) with a detail message")
+
+
+def run_case(caller: Caller, fn: Function, args: dict[str, Any], case_param: str, value: Any,
+             rule: str, expect: str, what: str) -> None:
+    args = {**args, case_param: value}
+    caller.trace.rule(rule)
+    live_before = caller.lib.cuda_testing_live_handles()
+    o = caller.call(fn.name, **args)
+    if expect == "OK":  # a destroyer given something that is not a live handle: a no-op
+        live_after = caller.lib.cuda_testing_live_handles()
+        if live_after != live_before:
+            raise caller.violation(rule, f"{fn.name} with {what} changed the live handle count "
+                                   f"from {live_before} to {live_after}; it must be a no-op")
+        return
+    expect_rejected(caller, fn, o, expect, rule, what)
+    if fn.has_error_channel:  # the same broken call must also survive a NULL error_code
+        caller.trace.rule(f"FN-{fn.name}-error_code-nullable")
+        caller.call(fn.name, **args, **{fn.error_param.name: NULL})
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_negative_input(case: Case, caller: Caller, rules, request) -> None:
+    fn = SPEC.function(case.fn)
+    p = next(q for q in fn.params if q.name == case.param)
+    world = _world(request, fn)
+    value = _resolve(case.value, p, world)
+    run_case(caller, fn, _args(fn, world, caller), p.name, value, case.rule, case.expect,
+             f"{p.name}={_describe(value)}")
+
+
+@pytest.mark.parametrize("fn", CHANNEL_FUNCTIONS, ids=lambda f: f.name)
+def test_valid_call_succeeds_with_and_without_error_code(fn: Function, caller: Caller, rules,
+                                                         request) -> None:
+    """The valid call is accepted (a check is not stricter than the spec) and a NULL
+    error_code changes nothing but the report."""
+    world = _world(request, fn)
+    if fn.creates == "CudaContext" and caller.library.device_count == 0:
+        pytest.skip("no GPU: cuda_get_device_count() is 0")
+    args = _args(fn, world, caller)
+    o = caller.call(fn.name, **args)
+    if o.code != 0:
+        raise caller.violation(f"FN-{fn.name}-returns", f"{fn.name} rejected valid arguments "
+                               f"with {caller.code_key(o.code)}: {o.detail}")
+    caller.trace.rule(f"FN-{fn.name}-error_code-nullable")
+    o2 = caller.call(fn.name, **args, **{fn.error_param.name: NULL})
+    if fn.returns.handle and o2.ret is None:
+        raise caller.violation(f"FN-{fn.name}-error_code-nullable",
+                               f"{fn.name} returned NULL when error_code was NULL")
+
+
+@pytest.mark.parametrize("fn,p", RULED, ids=lambda x: getattr(x, "name", None))
+def test_outside_rule_is_rejected(fn: Function, p: Param, caller: Caller, rules, request) -> None:
+    world = _world(request, fn)
+    args = _args(fn, world, caller)
+    kind = "range" if p.range is not None else "allowed"
+
+    @given(value=outside_strategy(p))
+    def explore(value: Any) -> None:
+        caller.trace.begin_example()
+        note(f"{p.name} = {value!r}")
+        run_case(caller, fn, args, p.name, value, f"FN-{fn.name}-{p.name}-{kind}",
+                 p.on_violation, f"{p.name}={value!r}")
+
+    explore()
+
+
+@pytest.mark.parametrize("fn,p", [(f, q) for f, q in RULED if not any(x.len == q.name for x in f.params)],
+                         ids=lambda x: getattr(x, "name", None))
+def test_inside_rule_is_accepted(fn: Function, p: Param, caller: Caller, rules, request) -> None:
+    world = _world(request, fn)
+    args = _args(fn, world, caller)
+    strategy = inside_strategy(p)
+    if p.on_violation == "INVALID_DEVICE":  # the range's upper end is the runtime device count
+        n = caller.library.device_count
+        if n == 0:
+            pytest.skip("no GPU: cuda_get_device_count() is 0")
+        strategy = st.integers(0, n - 1)
+    kind = "range" if p.range is not None else "allowed"
+
+    def check(value: Any) -> None:
+        caller.trace.begin_example()
+        o = caller.call(fn.name, **{**args, p.name: value})
+        if not o.ok:
+            raise caller.violation(f"FN-{fn.name}-{p.name}-{kind}",
+                                   f"{fn.name} rejected {p.name}={value!r}, inside the rule, with "
+                                   f"{caller.code_key(o.code)}: {o.detail}")
+        if fn.name == "cuda_testing_fail_allocation":
+            caller.call(fn.name, nth=0)
+        if fn.name == "cuda_testing_inject_fault":
+            caller.call(fn.name, ctx=args["ctx"], fault=0)
+
+    # The bounds themselves first (off-by-one checks), then Hypothesis inside the rule.
+    bounds = [a.value for a in p.allowed] or [b for b in (p.range.min, p.range.max) if b is not None]
+    for value in bounds:
+        if p.on_violation != "INVALID_DEVICE" or value < caller.library.device_count:
+            check(value)
+    given(value=strategy)(check)()
+
+
+@pytest.mark.parametrize("fn,p", HANDLE_PARAMS, ids=lambda x: getattr(x, "name", None))
+def test_forged_handles_are_rejected(fn: Function, p: Param, caller: Caller, rules, world) -> None:
+    """Any 64-bit value that was never issued is rejected (or ignored by a destroyer)."""
+    live = {world.ctx.value, world.model.value, world.result.value}
+    args = world.valid_args(fn)
+    rule = f"HANDLE-{fn.destroys}-destroy-noop" if fn.destroys else f"FN-{fn.name}-{p.name}-handle"
+
+    @given(value=st.integers(1, 2**64 - 1).filter(lambda v: v not in live))
+    def explore(value: int) -> None:
+        caller.trace.begin_example()
+        run_case(caller, fn, args, p.name, Forged(p.handle, value), rule,
+                 "OK" if fn.destroys else "INVALID_PARAMETER", f"{p.name}={value:#x} (forged)")
+
+    explore()
+
+
+@pytest.mark.parametrize("fn", [f for f in SPEC.functions if f.fallible and f.params],
+                         ids=lambda f: f.name)
+def test_any_broken_argument_is_reported(fn: Function, caller: Caller, rules, request) -> None:
+    """Arguments drawn from valid values and every negative case at once: the code is always
+    declared (checked on every call) and a call with a broken argument never succeeds."""
+    world = _world(request, fn)
+    base = _args(fn, world, caller)
+    per_param = {c.param: [] for c in CASES if c.fn == fn.name}
+    for c in CASES:
+        if c.fn == fn.name and c.expect != "OK":
+            per_param[c.param].append(c)
+    if not any(per_param.values()):
+        pytest.skip(f"{fn.name} has no parameter rule to break")
+
+    @given(data=st.data())
+    def explore(data: st.DataObject) -> None:
+        caller.trace.begin_example()
+        args, broken = dict(base), []
+        for name, cases in per_param.items():
+            if cases and data.draw(st.booleans(), label=f"break {name}"):
+                c = data.draw(st.sampled_from(cases), label=name)
+                p = next(q for q in fn.params if q.name == name)
+                args[name] = _resolve(c.value, p, world)
+                broken.append(c)
+        o = caller.call(fn.name, **args)
+        if broken and o.ok:
+            raise caller.violation(broken[0].rule, f"{fn.name} accepted broken arguments "
+                                   f"({', '.join(c.label + ' ' + c.param for c in broken)})")
+        if broken and o.code is not None and caller.code_key(o.code) not in {c.expect for c in broken}:
+            raise caller.violation(broken[0].rule, f"{fn.name} reported "
+                                   f"{caller.code_key(o.code)} for {[c.id for c in broken]}; "
+                                   f"expected one of {sorted({c.expect for c in broken})}")
+
+    explore()
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, HandleRef):
+        return f"{value.name} (stale)"
+    if isinstance(value, Forged):
+        return f"{value.value:#x} (forged {value.type})"
+    return repr(value)
