@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from worker_ffi import _runtime as _rt
 from worker_ffi._errors import ErrorInfo, WorkerFfiError, register_table
-from worker_ffi._runtime import FunctionInfo, Handle, LibraryBase
+from worker_ffi._runtime import TOKEN_BUFFER_BYTES, FunctionInfo, Handle, LibraryBase
 
 CONTRACT_NAME = "worker_ffi"
 CONTRACT_VERSION = "1.0.0"
@@ -513,7 +513,7 @@ class Inference(Handle):
     _cuda_inference_cancel: ClassVar[Any]
 
     def _on_open(self) -> None:
-        self._buf = self._new("char[]", _rt.TOKEN_BUFFER_BYTES)
+        self._buf = self._new("char[]", TOKEN_BUFFER_BYTES)
         self._err = self._new("int*")
 
     def next_token(self) -> str | None:
@@ -529,7 +529,7 @@ class Inference(Handle):
         cuda_inference_cancel on the same handle. C function: cuda_inference_next_token.
         """
         err = self._err
-        if self._cuda_inference_next_token(self._ptr, self._buf, _rt.TOKEN_BUFFER_BYTES, self._NULL, err):
+        if self._cuda_inference_next_token(self._ptr, self._buf, TOKEN_BUFFER_BYTES, self._NULL, err):
             return self._string(self._buf).decode("utf-8")  # type: ignore[no-any-return]
         code = err[0]
         if code:
@@ -541,7 +541,7 @@ class Inference(Handle):
 
     def __next__(self) -> str:
         err = self._err
-        if self._cuda_inference_next_token(self._ptr, self._buf, _rt.TOKEN_BUFFER_BYTES, self._NULL, err):
+        if self._cuda_inference_next_token(self._ptr, self._buf, TOKEN_BUFFER_BYTES, self._NULL, err):
             return self._string(self._buf).decode("utf-8")  # type: ignore[no-any-return]
         code = err[0]
         if code:
