@@ -4,9 +4,10 @@
     python3 bench/synthetic_spec.py --functions 2000 --revision 1 -o /tmp/syn_v2.yaml
 
 `build(n, revision=0)` returns the spec as plain data, `to_yaml()` renders it and
-`write_synthetic(path, n, revision=0)` writes it. The spec has one handle type per ten functions (create, destroy and
-eight methods that exercise every field of the spec language: ranges, allowed values, string
-rules, out-buffers with `len`, bool results with `false_means`, thread-safety classes).
+`write_synthetic(path, n, revision=0)` writes it. The spec has one handle type per ten
+functions (create, destroy and eight methods that exercise every field of the spec language:
+ranges, allowed values, string rules, out-buffers with `len`, bool results with
+`false_means`, thread-safety classes).
 
 `revision=1` is the next major version of `revision=0`: deterministic edits spread over the
 whole spec (removed, added and deprecated functions, narrowed and widened ranges, nullability,
