@@ -65,8 +65,16 @@ def load(backend: str = "host", path: str | os.PathLike[str] | None = None) -> g
 
 
 def _find_cuda_library() -> Path:
-    candidates = [Path(p) for p in (os.environ.get(ENV_CUDA_LIBRARY),) if p]
-    candidates.append(REPO / "native" / "build" / "cuda" / "libworker_ffi.so")
+    explicit = os.environ.get(ENV_CUDA_LIBRARY)
+    if explicit:
+        # An explicit choice that points nowhere is a mistake to report, not to paper over
+        # by silently loading some other build.
+        if not Path(explicit).is_file():
+            raise LibraryNotFoundError(
+                f"${ENV_CUDA_LIBRARY} names {explicit}, which is not a file; point it at a "
+                f"CUDA build of libworker_ffi (`{build_command('cuda')}`) or unset it")
+        return Path(explicit)
+    candidates = [REPO / "native" / "build" / "cuda" / "libworker_ffi.so"]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
