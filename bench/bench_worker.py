@@ -59,7 +59,8 @@ def start_worker(model: Path, library: str, log_path: Path) -> tuple[subprocess.
            "--gpu-device", "0", "--port", "0", "--log-level", "info"]
     if library:
         cmd += ["--library", library]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     log = log_path.open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     deadline = time.monotonic() + 30
