@@ -90,9 +90,14 @@ def _named(path: tuple[str | int, ...], names: dict[str, list[Any]], codes: list
 
 
 def compact_lines(lines: dict[str, int]) -> dict[str, int]:
-    """Drop entries on the same line as their parent (lookups walk up to the parent)."""
+    """Every function, parameter, error code and handle, plus the fields that sit on a line
+    of their own (lookups of the others walk up to their parent's line)."""
     out = {}
     for key in sorted(lines):
+        parts = key.split("/")
+        if len(parts) == 2 or (len(parts) == 4 and parts[2] == "params"):
+            out[key] = lines[key]
+            continue
         parent = key.rpartition("/")[0]
         while parent and parent not in lines:
             parent = parent.rpartition("/")[0]
@@ -160,6 +165,9 @@ def load_against(against: str | None, spec_path: str, root: Path) -> View:
         except SpecError as exc:
             raise SourceError(f"--against {against}: the spec is invalid:\n"
                               f"{exc.render()}") from None
+    if ":" not in against and candidate.suffix in (".json", ".yaml", ".yml"):
+        raise SourceError(f"--against {against}: file not found; pass an existing lock "
+                          "baseline or spec file, or a git revision such as HEAD")
     return _git_view(against, spec_path, root)
 
 

@@ -125,6 +125,11 @@ def cmd_lock(args: argparse.Namespace) -> int:
         print(exc.render(), file=sys.stderr)
         _err("lock refused: fix the problems above, then run `ffispec lock` again")
         return EXIT_USAGE
+    try:
+        previous = read_baseline(root / BASELINE)
+    except BaselineError as exc:
+        _err(f"lock refused: {exc}")
+        return EXIT_USAGE
     stale = stale_files(root, rendered_artefacts(spec, root))
     if stale:
         for rel in stale:
@@ -132,11 +137,6 @@ def cmd_lock(args: argparse.Namespace) -> int:
         _err("lock refused: artefacts are stale; run `ffispec generate`, review and commit the "
              "result, then `ffispec lock`")
         return EXIT_DRIFT
-    try:
-        previous = read_baseline(root / BASELINE)
-    except BaselineError as exc:
-        _err(f"lock refused: {exc}")
-        return EXIT_USAGE
     new = spec_view(spec, lines, args.spec)
     version = spec.interface.version
     prev_meta: dict[str, Any] | None = None
