@@ -14,9 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-worker_ffi = pytest.importorskip("worker_ffi")
-models = pytest.importorskip("conformance.models")
-
+import worker_ffi
+from conformance import models
 from worker.jobs import Job  # noqa: E402
 from worker.sse import TERMINAL_EVENTS, parse_events  # noqa: E402
 from worker.testing import WorkerUnderTest, execute, worker_under_test  # noqa: E402

@@ -13,9 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-worker_ffi = pytest.importorskip("worker_ffi")
-models = pytest.importorskip("conformance.models")
-
+from conformance import models
 from worker.cli import EXIT_INIT, EXIT_MODEL  # noqa: E402
 from worker.testing import execute, open_library  # noqa: E402
 

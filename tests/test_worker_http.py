@@ -12,9 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-worker_ffi = pytest.importorskip("worker_ffi")
-models = pytest.importorskip("conformance.models")
-
+import worker_ffi
+from conformance import models
 from worker.app import MAX_BODY_BYTES  # noqa: E402
 from worker.testing import WorkerUnderTest, execute, worker_under_test  # noqa: E402
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
-worker_ffi = pytest.importorskip("worker_ffi")
-models = pytest.importorskip("conformance.models")
-
+from conformance import models
 from worker.sse import TERMINAL_EVENTS, parse_events  # noqa: E402
 from worker.testing import execute, worker_under_test  # noqa: E402
 
