@@ -7,7 +7,7 @@
 `write_synthetic(path, n, revision=0)` writes it. The spec has one handle type per ten
 functions (create, destroy and eight methods that exercise every field of the spec language:
 ranges, allowed values, string rules, out-buffers with `len`, bool results with
-`false_means`, thread-safety classes).
+`false_means`, thread-safety classes), plus the four role functions every artefact needs.
 
 `revision=1` is the next major version of `revision=0`: deterministic edits spread over the
 whole spec (removed, added and deprecated functions, narrowed and widened ranges, nullability,
@@ -140,15 +140,35 @@ def _handle_functions(prefix: str, k: int, parent: str | None) -> tuple[dict[str
     return handle, [create, destroy, *methods]
 
 
+def _role_functions(prefix: str) -> list[dict[str, Any]]:
+    """The four functions whose bodies the generator writes (every artefact needs them)."""
+    def fn(role: str, doc: str, params: list[dict[str, Any]], ownership: str) -> dict[str, Any]:
+        return {"name": f"{prefix}{role}", "role": role, "group": "g0", "since": "1.0.0",
+                "doc": doc, "params": params,
+                "returns": {"type": "const char*", "ownership": ownership,
+                            "doc": "Never NULL."},
+                "errors": [], "thread_safety": {"class": "safe"}}
+    return [
+        fn("error_message", "The pinned message of an error code.",
+           [{"name": "error_code", "type": "int", "direction": "in", "doc": "Any value."}],
+           "static"),
+        fn("last_error_detail", "Detail of the last failure on this thread.", [], "borrowed"),
+        fn("contract_version", "The contract version of the library.", [], "static"),
+        fn("contract_hash", "The contract hash of the library.", [], "static"),
+    ]
+
+
 def build(n_functions: int = 2000, revision: int = 0, prefix: str = "syn_") -> dict[str, Any]:
-    """A lint-clean spec with about `n_functions` functions (rounded up to whole handles)."""
-    n_handles = max(1, -(-n_functions // FUNCTIONS_PER_HANDLE))
+    """A lint-clean spec with about `n_functions` functions: whole handles of ten functions
+    each, plus the four role functions every generated artefact needs."""
+    n_handles = max(1, -(-(n_functions - 4) // FUNCTIONS_PER_HANDLE))
     handles, functions = [], []
     for k in range(n_handles):
         parent = f"Obj{k - 1}" if k % 4 else None  # parent chains of depth four
         h, fns = _handle_functions(prefix, k, parent)
         handles.append(h)
         functions.extend(fns)
+    functions.extend(_role_functions(prefix))
     data: dict[str, Any] = {
         "spec_format": 1,
         "interface": {
