@@ -17,6 +17,8 @@
 #include <memory>
 #include <string>
 
+#include "core/math.hpp"
+
 namespace worker::backend {
 
 // One opened device, owned by one context. Methods marked [any thread] may run concurrently
@@ -61,6 +63,28 @@ class Device {
   // mapped memory, which is not device memory and is not accounted).
   virtual void logits(const float* w, const float* x, std::uint32_t d, std::uint32_t n_vocab,
                       float* logits_host) = 0;
+  // Floats of device scratch that next_token() needs per inference (allocated with the
+  // inference's state, so it is accounted): none for the default.
+  virtual std::size_t step_scratch_floats(std::uint32_t n_vocab) const noexcept {
+    (void)n_vocab;
+    return 0;
+  }
+  // One decoding step: the logits as logits() defines them, then the token math.hpp picks
+  // (math::argmax when temperature is 0, else math::sample with draw u). Returns the token,
+  // or -1 - v when logit v is the first that is not finite. `logits_device` is the
+  // step_scratch_floats() of device scratch, `logits_host` n_vocab floats of host scratch. The default computes
+  // the logits with logits() and picks on the host; a device backend may pick on the device
+  // and bring back only the token.
+  virtual std::int64_t next_token(const float* w, const float* x, std::uint32_t d, std::uint32_t n_vocab,
+                                  float temperature, float u, float* logits_device, float* logits_host) {
+    (void)logits_device;
+    logits(w, x, d, n_vocab, logits_host);
+    const auto n = static_cast<int>(n_vocab);
+    for (int v = 0; v < n; ++v) {
+      if (!math::is_finite(logits_host[v])) return -1 - std::int64_t{v};
+    }
+    return temperature == 0.0f ? math::argmax(logits_host, n) : math::sample(logits_host, n, temperature, u);
+  }
 };
 
 class Backend {

@@ -134,6 +134,13 @@ void Model::logits(const float* x, float* out) const {
   context_.device().logits(output_->floats(), x, shape_.d, shape_.n_vocab, out);
 }
 
+std::int64_t Model::next_token(const float* x, float temperature, float u, float* scratch_device,
+                               float* scratch_host) const {
+  std::shared_lock lock(weights_mutex_);
+  return context_.device().next_token(output_->floats(), x, shape_.d, shape_.n_vocab, temperature, u, scratch_device,
+                                      scratch_host);
+}
+
 void Model::embed(float* dst, std::int32_t token) const {
   std::shared_lock lock(weights_mutex_);
   context_.device().gather_row(dst, embedding_->floats(), static_cast<std::uint32_t>(token), shape_.d);
@@ -176,10 +183,14 @@ Inference::Inference(Model& model, std::vector<std::int32_t> prompt, int max_tok
     : model_(model),
       prompt_(std::move(prompt)),
       budget_(generation_budget(model, prompt_.size(), max_tokens)),
+      state_rows_(static_cast<std::uint32_t>(max_tokens)),
       temperature_(temperature),
       seed_(seed),
       state_(model.context().device(), model.context().ledger(),
-             static_cast<std::size_t>(max_tokens) * model.shape().d * sizeof(float), "the inference state"),
+             (static_cast<std::size_t>(max_tokens) * model.shape().d +
+              model.context().device().step_scratch_floats(model.shape().n_vocab)) *
+                 sizeof(float),
+             "the inference state"),
       logits_(model.shape().n_vocab) {
   model_.embed(state_row(0), prompt_.back());  // the first step reads the last prompt token
 }
@@ -194,20 +205,20 @@ float* Inference::state_row(std::uint32_t row) const noexcept {
   return state_.floats() + static_cast<std::size_t>(row) * model_.shape().d;
 }
 
+float* Inference::logits_scratch() const noexcept {
+  return state_.floats() + static_cast<std::size_t>(state_rows_) * model_.shape().d;
+}
+
 void Inference::step() {
   // Nothing is committed until every device call of the step succeeded, so a failed step
   // (device lost, non-finite logits) can be retried and yields the same token.
-  model_.logits(state_row(steps_), logits_.data());
-  const auto n = static_cast<int>(logits_.size());
-  for (int v = 0; v < n; ++v) {
-    if (!math::is_finite(logits_[v])) {
-      throw Error(CUDA_ERROR_INFERENCE_FAILED, "logit of token " + std::to_string(v) + " is not finite at step " +
-                                                   std::to_string(steps_) + " (weights overflow float32)");
-    }
+  const std::int64_t picked = model_.next_token(state_row(steps_), temperature_, math::random_unit(seed_, steps_),
+                                                logits_scratch(), logits_.data());
+  if (picked < 0) {
+    throw Error(CUDA_ERROR_INFERENCE_FAILED, "logit of token " + std::to_string(-1 - picked) + " is not finite at step " +
+                                                 std::to_string(steps_) + " (weights overflow float32)");
   }
-  const int token = temperature_ == 0.0f
-                        ? math::argmax(logits_.data(), n)
-                        : math::sample(logits_.data(), n, temperature_, math::random_unit(seed_, steps_));
+  const int token = static_cast<int>(picked);
   const bool last = token == model_.vocab().eos() || steps_ + 1 == budget_;
   if (!last) model_.embed(state_row(steps_ + 1), token);
   ++steps_;

@@ -109,6 +109,9 @@ class Model {
 
   // Computes logits of the token embedded at `x` (a row of device state) into `out`.
   void logits(const float* x, float* out) const;
+  // The next token after the one embedded at `x` (Device::next_token: the token, or -1 - v
+  // when logit v is not finite), with n_vocab floats of device and host scratch.
+  std::int64_t next_token(const float* x, float temperature, float u, float* scratch_device, float* scratch_host) const;
   void embed(float* dst, std::int32_t token) const;
 
   Inference& start(const std::string& prompt, int max_tokens, float temperature, std::uint64_t seed);
@@ -145,13 +148,16 @@ class Inference {
  private:
   void step();  // generates one token into pending_ (or ends the sequence)
   float* state_row(std::uint32_t row) const noexcept;
+  float* logits_scratch() const noexcept;
 
   Model& model_;
   const std::vector<std::int32_t> prompt_;
   const std::uint32_t budget_;  // tokens that may be generated (max_tokens, context length)
+  const std::uint32_t state_rows_;  // rows of state_ (max_tokens); the logits scratch follows
   const float temperature_;
   const std::uint64_t seed_;
-  DeviceBuffer state_;          // row s: embedding of the token fed at step s
+  DeviceBuffer state_;          // row s: embedding of the token fed at step s; then the
+                                // device's logits scratch (Device::step_scratch_floats)
   std::vector<float> logits_;   // host scratch
   std::uint32_t steps_ = 0;
   bool ended_ = false;          // EOS or budget reached; the decoder is flushed
