@@ -145,7 +145,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
         plock = previous["lock"]
         report = Report(baseline_view(previous), new, [])
         report = Report(report.old, new, diff_views(report.old, new))
-        if not report.changes and plock["version"] == version and \
+        if not args.amend and not report.changes and plock["version"] == version and \
                 plock["view_sha256"] == digest({"contract": new.contract, "context": new.context}):
             print(f"already locked: {spec.interface.name} {version} on {plock['date']}, "
                   f"contract hash {plock['contract_hash'][:16]}; nothing to do")

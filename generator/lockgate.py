@@ -126,10 +126,14 @@ def verify(root: Path, spec_path: str, lib: str | None) -> int:
     except SpecError as exc:
         v.add("FAIL", "spec", f"{spec_path}: invalid, {len(exc.problems)} problem(s); run "
                               "`ffispec lint`")
+    rendered: dict[str, str] = {}
     if spec is not None:
+        from generator.cli import rendered_artefacts
+
         _verify_spec(v, spec, baseline)
-    _verify_document(v, root, spec, baseline)
-    _verify_header(v, root, baseline)
+        rendered = rendered_artefacts(spec, root)
+    _verify_document(v, root, rendered.get(DOCUMENT), baseline)
+    _verify_header(v, root, rendered.get(lock["header"]), baseline)
     if lib is not None:
         _verify_library(v, root, Path(lib), baseline)
     print(f"verify-lock: {DOCUMENT}, {BASELINE}, {spec_path}, {lock['header']}"
@@ -154,7 +158,7 @@ def _verify_spec(v: Verdicts, spec: Spec, baseline: dict[str, Any]) -> None:
                           "then `ffispec lock`")
 
 
-def _verify_document(v: Verdicts, root: Path, spec: Spec | None,
+def _verify_document(v: Verdicts, root: Path, expected: str | None,
                      baseline: dict[str, Any]) -> None:
     try:
         text = (root / DOCUMENT).read_text(encoding="utf-8")
@@ -171,11 +175,6 @@ def _verify_document(v: Verdicts, root: Path, spec: Spec | None,
         "the baseline seal": f"`{BASELINE}` sha256 `{integrity['baseline_sha256']}`" in text,
     }
     wrong = [k for k, ok in claims.items() if not ok]
-    expected = None
-    if spec is not None:
-        from generator.cli import rendered_artefacts
-
-        expected = rendered_artefacts(spec, root).get(DOCUMENT)
     recorded = sha == integrity["document_sha256"]
     if expected is not None and text != expected:
         how = ("it is the document written at lock time, but the spec no longer renders it"
@@ -191,7 +190,8 @@ def _verify_document(v: Verdicts, root: Path, spec: Spec | None,
         v.add("FAIL", "document", f"{DOCUMENT}: sha256 {sha[:16]} is not the "
                                   f"{integrity['document_sha256'][:16]} recorded at lock time")
     else:
-        note = "" if recorded else " (re-rendered since the lock: generator or template changed)"
+        note = "" if recorded else (" (re-rendered since the lock: generator or template "
+                                    "changed; `ffispec lock --amend` records it)")
         v.add("ok", "document", f"{DOCUMENT}: LOCKED {lock['version']}, contract hash "
                                 f"{lock['contract_hash'][:16]}, baseline seal matches{note}")
 
@@ -199,7 +199,8 @@ def _verify_document(v: Verdicts, root: Path, spec: Spec | None,
 _HASH_DEFINE = re.compile(r'^#define\s+(\w+)_CONTRACT_HASH\s+"([0-9a-f]{64})"', re.M)
 
 
-def _verify_header(v: Verdicts, root: Path, baseline: dict[str, Any]) -> None:
+def _verify_header(v: Verdicts, root: Path, expected: str | None,
+                   baseline: dict[str, Any]) -> None:
     lock = baseline["lock"]
     rel = lock["header"]
     try:
@@ -214,13 +215,15 @@ def _verify_header(v: Verdicts, root: Path, baseline: dict[str, Any]) -> None:
     elif m.group(2) != lock["contract_hash"]:
         v.add("FAIL", "header", f"{rel}: {m.group(1)}_CONTRACT_HASH is {m.group(2)[:16]}, the "
                                 f"lock says {lock['contract_hash'][:16]}; run `ffispec generate`")
-    elif sha != lock["header_sha256"]:
-        v.add("FAIL", "header", f"{rel}: contract hash agrees but the file (sha256 {sha[:16]}) "
-                                f"is not the header locked ({lock['header_sha256'][:16]}); run "
-                                "`ffispec generate`")
+    elif expected is not None and data != expected.encode("utf-8"):
+        v.add("FAIL", "header", f"{rel}: contract hash agrees, but the file is not what the "
+                                "spec generates (edited by hand?); run `ffispec generate`")
     else:
-        v.add("ok", "header", f"{rel}: {m.group(1)}_CONTRACT_HASH {m.group(2)[:16]}, sha256 "
-                              "as locked")
+        note = ("sha256 as locked" if sha == lock["header_sha256"] else
+                f"sha256 {sha[:16]} (re-rendered since the lock, which recorded "
+                f"{lock['header_sha256'][:16]}: generator or template changed; `check` proves "
+                "it current, `ffispec lock --amend` records it)")
+        v.add("ok", "header", f"{rel}: {m.group(1)}_CONTRACT_HASH {m.group(2)[:16]}, {note}")
 
 
 def _verify_library(v: Verdicts, root: Path, lib: Path, baseline: dict[str, Any]) -> None:

@@ -289,3 +289,19 @@ def test_verify_lock_reports_spec_and_header_drift(locked: Path) -> None:
 def test_verify_lock_without_a_lock(project: Path) -> None:
     result = run("verify-lock", cwd=project)
     assert result.returncode == 2 and "ffispec lock" in result.stdout
+
+
+def test_verify_lock_tells_a_hand_edit_of_the_header_from_a_regeneration(locked: Path) -> None:
+    header = locked / "native/include/worker_ffi.h"
+    original = header.read_text()
+    header.write_text(original.replace("#define WORKER_FFI_H", "#define WORKER_FFI_H /* x */"))
+    edited = run("verify-lock", cwd=locked)
+    assert edited.returncode == 4 and "edited by hand" in edited.stdout
+    # A header that the current generator renders, but differs from the one recorded at lock
+    # time (a template change), agrees on the contract: noted, not failed; --amend records it.
+    header.write_text(original)
+    baseline = json.loads((locked / BASELINE).read_text())
+    assert baseline["lock"]["header_sha256"]
+    assert main(["lock", "--amend", "--date", DATE]) == 0
+    again = run("verify-lock", cwd=locked)
+    assert again.returncode == 0 and "sha256 as locked" in again.stdout

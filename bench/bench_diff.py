@@ -1,0 +1,128 @@
+"""Benchmark `ffispec diff`: wall time of the real command, as a fresh process (start-up and
+imports included, as a user sees it), median of several runs.
+
+    python bench/bench_diff.py [--repeats 7] [--functions 2000]
+
+Cases:
+- worker spec: the committed spec against an edited copy (three rule hits), both as two spec
+  files and against a lock baseline (the default `ffispec diff`, what CI runs);
+- synthetic specs of `--functions` functions (bench/synthetic_spec.py, revision 0 vs 1, about
+  ten percent of the functions changed): spec file against spec file, and against a baseline.
+Targets: worker spec under 300 ms, synthetic 2,000-function specs under 3 s. An in-process
+breakdown (load and validate the new spec, read the old side, classify) shows where time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.synthetic_spec import ROOT, write_synthetic  # noqa: E402
+
+WORKER_EDITS = [
+    ('{name: token_index, type: "int*", direction: out, nullable: true,',
+     '{name: token_index, type: "int*", direction: out, nullable: false,'),
+    ("range: {min: 1, max: 2048},", "range: {min: 1, max: 4096},"),
+    ("doc: Initialise a context on one device.", "doc: Open a context on one device."),
+]
+
+
+def _ffispec(*args: str, cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                    "from generator.cli import main; sys.exit(main(sys.argv[2:]))",
+                    str(ROOT), *args], cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def _median(repeats: int, *args: str, cwd: Path) -> float:
+    return statistics.median(_ffispec(*args, cwd=cwd) for _ in range(repeats))
+
+
+def _project(tmp: Path, old_spec: Path) -> Path:
+    """A scratch project whose lock baseline was written from `old_spec`."""
+    root = tmp / "project"
+    (root / "spec").mkdir(parents=True)
+    shutil.copy(old_spec, root / "spec" / "worker_ffi.yaml")
+    _ffispec("generate", cwd=root)
+    _ffispec("lock", "--date", "2026-01-01", cwd=root)
+    return root
+
+
+def _breakdown(new: Path, against: str, root: Path) -> str:
+    from generator.diff import diff_views
+    from generator.diffsource import load_against, load_spec_with_lines, spec_view
+
+    t0 = time.perf_counter()
+    spec, lines = load_spec_with_lines(new)
+    view = spec_view(spec, lines, str(new))
+    t1 = time.perf_counter()
+    old = load_against(against, str(new), root)
+    t2 = time.perf_counter()
+    changes = diff_views(old, view)
+    t3 = time.perf_counter()
+    return (f"load+validate new {1000 * (t1 - t0):.0f} ms, old side {1000 * (t2 - t1):.0f} ms, "
+            f"classify {1000 * (t3 - t2):.0f} ms ({len(changes)} changes)")
+
+
+def _case(title: str, old: Path, new: Path, repeats: int, target: float, tmp: Path) -> bool:
+    root = _project(tmp / title.split()[0], old)
+    files = _median(repeats, "diff", "--spec", str(new), "--against", str(old), cwd=root)
+    shutil.copy(new, root / "spec" / "worker_ffi.yaml")
+    base = _median(repeats, "diff", cwd=root)
+    ok = max(files, base) < target
+    print(f"{title}: spec vs spec median {files * 1000:.0f} ms; spec vs baseline median "
+          f"{base * 1000:.0f} ms (target < {target * 1000:.0f} ms: {'ok' if ok else 'MISSED'})")
+    print(f"    in-process, spec vs spec: {_breakdown(new, str(old), root)}")
+    print(f"    in-process, vs baseline:  "
+          f"{_breakdown(root / 'spec' / 'worker_ffi.yaml', 'coordination/ffi.lock.json', root)}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--functions", type=int, default=2000)
+    args = parser.parse_args()
+    floor = statistics.median(_timed([sys.executable, "-c", "pass"]) for _ in range(args.repeats))
+    print(f"bare python start: {floor * 1000:.0f} ms")
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        import os
+
+        os.chdir(tmp)
+        old = tmp / "worker_v1.yaml"
+        shutil.copy(ROOT / "spec" / "worker_ffi.yaml", old)
+        text = old.read_text()
+        for a, b in WORKER_EDITS:
+            assert text.count(a) == 1, a
+            text = text.replace(a, b)
+        new = tmp / "worker_v2.yaml"
+        new.write_text(text)
+        ok = _case("worker spec", old, new, args.repeats, 0.3, tmp)
+        syn_old = write_synthetic(tmp / "syn_v1.yaml", args.functions, revision=0)
+        syn_new = write_synthetic(tmp / "syn_v2.yaml", args.functions, revision=1)
+        ok &= _case(f"synthetic {args.functions} functions", syn_old, syn_new,
+                    max(3, args.repeats // 2), 3.0, tmp)
+    finally:
+        os.chdir(ROOT)
+        shutil.rmtree(tmp)
+    return 0 if ok else 1
+
+
+def _timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
