@@ -1,0 +1,619 @@
+// The CUDA backend: real devices, plain device allocations, staged uploads and the kernels
+// of worker-tiny.
+//
+// Rules this file keeps (issue 8, reference facts §3):
+// - Device memory comes only from cudaMalloc: never managed memory, never host-mapped memory
+//   for weights. The residency check asks the runtime (cudaPointerGetAttributes) instead of
+//   trusting that rule, so a violation is found, not assumed.
+// - Contexts are independent. Nothing here calls cudaDeviceReset: it would free the memory
+//   of every other context (and every other library) in the process.
+// - Every runtime call and kernel launch is checked; failures become core::Error with the
+//   contract code the seam asks for and the runtime's own text in the detail.
+// - The float arithmetic of the kernels is math.hpp's, in the same order, with explicitly
+//   rounded operations (__fmul_rn/__fadd_rn cannot be contracted into an FMA even if
+//   --fmad=false were dropped), so host and CUDA produce identical token streams.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "backend/cuda/staging.hpp"
+#include "core/error.hpp"
+#include "worker_ffi.h"
+
+namespace worker::backend {
+namespace {
+
+// Logits kernel geometry: one thread owns one vocabulary row and sums it sequentially
+// (math::dot_in_order); the block stages a kTile-wide slice of its rows through shared
+// memory so that global loads are coalesced along the row although each thread walks its own.
+constexpr int kRowsPerBlock = 128;
+constexpr int kTile = 32;
+constexpr int kWarps = kRowsPerBlock / 32;
+
+// Uploads below this size go straight from pageable memory (the driver stages them); the
+// pinned staging lanes are only worth their allocation for real weight files.
+constexpr std::size_t kDirectUploadLimit = std::size_t{8} << 20;
+
+__global__ void __launch_bounds__(kRowsPerBlock)
+    logits_kernel(const float* __restrict__ w, const float* __restrict__ x, std::uint32_t d,
+                  std::uint32_t n_vocab, float* __restrict__ out) {
+  __shared__ float tile[kRowsPerBlock][kTile + 1];  // +1: row r and r+1 fall in different banks
+  __shared__ float xs[kTile];
+  const std::uint32_t row0 = blockIdx.x * kRowsPerBlock;
+  const std::uint32_t rows = min(static_cast<std::uint32_t>(kRowsPerBlock), n_vocab - row0);
+  const unsigned lane = threadIdx.x % 32;
+  const unsigned warp = threadIdx.x / 32;
+  float acc = 0.0f;
+  for (std::uint32_t i0 = 0; i0 < d; i0 += kTile) {
+    const std::uint32_t width = min(static_cast<std::uint32_t>(kTile), d - i0);
+    // Warp k loads rows k, k + kWarps, ...; its 32 lanes read 32 consecutive floats of a row.
+#pragma unroll 8
+    for (std::uint32_t r = warp; r < rows; r += kWarps) {
+      if (lane < width) tile[r][lane] = w[static_cast<std::size_t>(row0 + r) * d + i0 + lane];
+    }
+    if (threadIdx.x < width) xs[threadIdx.x] = x[i0 + threadIdx.x];
+    __syncthreads();
+    if (threadIdx.x < rows) {
+      // acc = acc + w[v][i] * x[i] for i in order: math::dot_in_order, bit for bit.
+      for (std::uint32_t c = 0; c < width; ++c) acc = __fadd_rn(acc, __fmul_rn(tile[threadIdx.x][c], xs[c]));
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x < rows) out[row0 + threadIdx.x] = acc;
+}
+
+// The token pick of one step, math.hpp's argmax and sample on the device, in one block.
+// Bit-identical to the host because every float operation is the host's, in the host's
+// order: the reductions below only compare values or indices (no float arithmetic), and the
+// one sum whose order matters (the cumulative weights) is run by a single thread in index
+// order. logits[0..n) are overwritten with the cumulative weights.
+constexpr unsigned kPickThreads = 1024;
+constexpr unsigned kPrefixChunk = 4096;  // floats staged in shared memory for the serial sum
+constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+
+// (value, index) order of math::argmax: the larger value; on ties the lower index.
+__device__ inline bool ranks_before(float a, std::uint32_t ia, float b, std::uint32_t ib) {
+  return a > b || (a == b && ia < ib);
+}
+
+__global__ void __launch_bounds__(kPickThreads)
+    pick_kernel(float* __restrict__ logits, std::uint32_t n, float temperature, float u, long long* __restrict__ out) {
+  __shared__ float warp_value[32];
+  __shared__ std::uint32_t warp_index[32];
+  __shared__ std::uint32_t warp_other[32];
+  __shared__ float chunk[kPrefixChunk];
+  __shared__ std::uint32_t best, bad, last_positive;
+  __shared__ float top, total;
+  const unsigned t = threadIdx.x;
+  const unsigned lane = t % 32;
+  const unsigned warp = t / 32;
+  constexpr unsigned kWarps = kPickThreads / 32;
+
+  // 1. The first non-finite logit and the arg-max.
+  float value = -INFINITY;
+  std::uint32_t index = kNone;
+  std::uint32_t first_bad = kNone;
+  for (std::uint32_t v = t; v < n; v += kPickThreads) {
+    const float x = logits[v];
+    if (!math::is_finite(x)) {
+      first_bad = min(first_bad, v);
+    } else if (ranks_before(x, v, value, index)) {
+      value = x;
+      index = v;
+    }
+  }
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const float other_value = __shfl_down_sync(0xFFFFFFFFu, value, offset);
+    const std::uint32_t other_index = __shfl_down_sync(0xFFFFFFFFu, index, offset);
+    first_bad = min(first_bad, __shfl_down_sync(0xFFFFFFFFu, first_bad, offset));
+    if (ranks_before(other_value, other_index, value, index)) {
+      value = other_value;
+      index = other_index;
+    }
+  }
+  if (lane == 0) {
+    warp_value[warp] = value;
+    warp_index[warp] = index;
+    warp_other[warp] = first_bad;
+  }
+  __syncthreads();
+  if (t == 0) {
+    for (unsigned k = 1; k < kWarps; ++k) {
+      if (ranks_before(warp_value[k], warp_index[k], value, index)) {
+        value = warp_value[k];
+        index = warp_index[k];
+      }
+      first_bad = min(first_bad, warp_other[k]);
+    }
+    best = index;
+    bad = first_bad;
+    top = first_bad == kNone ? logits[index] : 0.0f;  // read before step 2 overwrites it
+  }
+  __syncthreads();
+  if (bad != kNone) {
+    if (t == 0) *out = -1 - static_cast<long long>(bad);
+    return;
+  }
+  if (temperature == 0.0f) {
+    if (t == 0) *out = best;
+    return;
+  }
+
+  // 2. Weights w[v] = det_expf((logits[v] - top) / temperature), in place, and the last
+  //    token with a positive weight (math::sample's fallback).
+  std::uint32_t positive = 0;
+  for (std::uint32_t v = t; v < n; v += kPickThreads) {
+    const float w = math::det_expf(__fdiv_rn(__fsub_rn(logits[v], top), temperature));
+    logits[v] = w;
+    if (w > 0.0f) positive = max(positive, v);
+  }
+  for (int offset = 16; offset > 0; offset /= 2) positive = max(positive, __shfl_down_sync(0xFFFFFFFFu, positive, offset));
+  if (lane == 0) warp_other[warp] = positive;
+  __syncthreads();
+  if (t == 0) {
+    for (unsigned k = 1; k < kWarps; ++k) positive = max(positive, warp_other[k]);
+    last_positive = positive;
+  }
+
+  // 3. The cumulative sum, serially in index order (the host's sum, bit for bit), staged
+  //    through shared memory so the single summing thread reads at shared-memory latency.
+  float running = 0.0f;  // meaningful in thread 0 only
+  for (std::uint32_t c0 = 0; c0 < n; c0 += kPrefixChunk) {
+    const std::uint32_t len = min(kPrefixChunk, n - c0);
+    for (std::uint32_t j = t; j < len; j += kPickThreads) chunk[j] = logits[c0 + j];
+    __syncthreads();
+    if (t == 0) {
+      for (std::uint32_t j = 0; j < len; ++j) {
+        running = __fadd_rn(running, chunk[j]);
+        chunk[j] = running;
+      }
+    }
+    __syncthreads();
+    for (std::uint32_t j = t; j < len; j += kPickThreads) logits[c0 + j] = chunk[j];
+  }
+  if (t == 0) total = running;
+  __syncthreads();
+
+  // 4. The first v whose running sum exceeds u * total. The running sums never decrease, so
+  //    any thread may test any v: the smallest hit is the host's answer.
+  const float target = __fmul_rn(u, total);
+  std::uint32_t hit = kNone;
+  for (std::uint32_t v = t; v < n; v += kPickThreads) {
+    if (target < logits[v]) {
+      hit = v;
+      break;  // this thread's later v are larger
+    }
+  }
+  for (int offset = 16; offset > 0; offset /= 2) hit = min(hit, __shfl_down_sync(0xFFFFFFFFu, hit, offset));
+  if (lane == 0) warp_other[warp] = hit;
+  __syncthreads();
+  if (t == 0) {
+    for (unsigned k = 1; k < kWarps; ++k) hit = min(hit, warp_other[k]);
+    *out = hit != kNone ? hit : last_positive;
+  }
+}
+
+std::string cuda_text(cudaError_t status) {
+  return std::string(cudaGetErrorString(status)) + " (" + cudaGetErrorName(status) + ")";
+}
+
+[[noreturn]] void fail(int code, const std::string& what, cudaError_t status) {
+  throw core::Error(code, what + " failed: " + cuda_text(status));
+}
+
+void check(cudaError_t status, int code, const std::string& what) {
+  if (status != cudaSuccess) fail(code, what, status);
+}
+
+// The runtime keeps the last error of each host thread until cudaGetLastError reads it. After
+// one of *our* calls failed and we have reported that failure, the record is ours to consume,
+// so it cannot be mistaken later for someone else's error. A sticky error (a corrupted
+// context) is not cleared by this: the runtime returns it again from every later call.
+void consume_reported_error() noexcept { (void)cudaGetLastError(); }
+
+std::size_t env_size(const char* name, std::size_t fallback, std::size_t lo, std::size_t hi) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(text, &end, 10);
+  if (*end != '\0' || value < lo || value > hi) return fallback;
+  return static_cast<std::size_t>(value);
+}
+
+class CudaDevice final : public Device {
+ public:
+  explicit CudaDevice(int ordinal) : ordinal_(ordinal) {
+    // cudaSetDevice creates (or retains) the device's primary context. The primary context is
+    // shared by every user of the runtime in this process, which is why destroying a context
+    // must never reset the device.
+    check(cudaSetDevice(ordinal_), CUDA_ERROR_INVALID_DEVICE, "cudaSetDevice(" + std::to_string(ordinal_) + ")");
+    cudaDeviceProp props{};
+    check(cudaGetDeviceProperties(&props, ordinal_), CUDA_ERROR_INVALID_DEVICE,
+          "cudaGetDeviceProperties(" + std::to_string(ordinal_) + ")");
+    name_ = props.name;
+    compute_capability_ = props.major * 10 + props.minor;
+    total_memory_ = props.totalGlobalMem;
+    // Evicted weights (a test fault) live in mapped pinned memory that kernels read through
+    // the same address, which needs unified addressing (every 64-bit device has it).
+    if (props.unifiedAddressing == 0) {
+      throw core::Error(CUDA_ERROR_INVALID_DEVICE, "device " + std::to_string(ordinal_) + " (" + name_ +
+                                                       ") has no unified addressing, which this backend requires");
+    }
+    // Prefer L1 for compute (M0-W-1400). Devices with a fixed split refuse it; that is not an
+    // error, but it is recorded rather than ignored silently as the original code did.
+    const cudaError_t cache = cudaDeviceSetCacheConfig(cudaFuncCachePreferL1);
+    if (cache != cudaSuccess) {
+      consume_reported_error();
+      cache_note_ = "the device refused the L1 cache preference: " + cuda_text(cache);
+    }
+    // A non-blocking stream: no implicit ordering with the legacy default stream that other
+    // code in the process may use.
+    const cudaError_t stream = cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking);
+    if (stream != cudaSuccess) {
+      consume_reported_error();
+      fail(stream == cudaErrorMemoryAllocation ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN,
+           "cudaStreamCreateWithFlags on device " + std::to_string(ordinal_), stream);
+    }
+  }
+
+  ~CudaDevice() override {
+    // Errors are ignored here on purpose: a destructor cannot report them, and a sticky error
+    // would make every call below fail anyway. No cudaDeviceReset (see the file comment).
+    select_quietly();
+    (void)cudaStreamSynchronize(stream_);
+    (void)cudaStreamDestroy(stream_);
+    staging_.reset();
+    if (logits_pinned_ != nullptr) (void)cudaFreeHost(logits_pinned_);
+    if (token_slot_ != nullptr) (void)cudaFreeHost(token_slot_);
+    // The core frees every buffer before its context goes; free what a core bug left anyway.
+    for (void* host : evicted_) (void)cudaFreeHost(host);
+  }
+
+  // ------------------------------------------------------------------ memory [any thread]
+
+  void* allocate(std::size_t bytes) noexcept override {
+    if (!select_quietly()) return nullptr;
+    void* ptr = nullptr;
+    // Plain device memory only: not cudaMallocManaged, not cudaHostAlloc (M0-W-1010).
+    const cudaError_t status = cudaMalloc(&ptr, bytes);
+    if (status != cudaSuccess) {
+      consume_reported_error();  // reported to the core as nullptr: "out of memory"
+      return nullptr;
+    }
+    return ptr;
+  }
+
+  void release(void* ptr, std::size_t /*bytes*/) noexcept override {
+    if (ptr == nullptr) return;
+    select_quietly();
+    bool was_evicted = false;
+    {
+      std::lock_guard<std::mutex> lock(evicted_mutex_);
+      was_evicted = evicted_.erase(ptr) != 0;
+    }
+    // cudaFree synchronises with the device, so no queued copy or kernel still uses `ptr`.
+    const cudaError_t status = was_evicted ? cudaFreeHost(ptr) : cudaFree(ptr);
+    if (status != cudaSuccess) consume_reported_error();
+  }
+
+  void upload(void* dst, const void* src, std::size_t bytes) override {
+    if (copied_directly(dst, src, bytes)) return;
+    std::lock_guard<std::mutex> lock(staging_mutex_);
+    staging().upload(dst, src, bytes);
+  }
+
+  void upload_file(void* dst, int fd, std::uint64_t offset, const void* mapped, std::size_t bytes) override {
+    // pread into the pinned buffers: the mapping's pages are never faulted in, so unmapping
+    // the file afterwards costs nothing (a 1 GiB mapping takes tens of ms to tear down).
+    if (copied_directly(dst, mapped, bytes)) return;
+    std::lock_guard<std::mutex> lock(staging_mutex_);
+    staging().upload_file(dst, fd, offset, bytes);
+  }
+
+  bool is_resident(const void* ptr) const noexcept override {
+    if (ptr == nullptr || !select_quietly()) return false;
+    cudaPointerAttributes attributes{};
+    const cudaError_t status = cudaPointerGetAttributes(&attributes, ptr);
+    if (status != cudaSuccess) {
+      consume_reported_error();
+      return false;
+    }
+    // Device memory of *this* device with no host alias: not managed (cudaMemoryTypeManaged),
+    // not pinned or mapped host memory (cudaMemoryTypeHost), not unknown to CUDA.
+    return attributes.type == cudaMemoryTypeDevice && attributes.hostPointer == nullptr &&
+           attributes.device == ordinal_;
+  }
+
+  // ------------------------------------------------------------------ test faults
+
+  void* evict(void* ptr, std::size_t bytes) override {
+    select(CUDA_ERROR_UNKNOWN);
+    // Mapped pinned memory, as the driver's fallback would give: the residency check sees a
+    // host allocation, while kernels can still read it through the same address, so a test
+    // that keeps generating after the fault does not corrupt the context.
+    void* host = nullptr;
+    check(cudaHostAlloc(&host, bytes, cudaHostAllocMapped), CUDA_ERROR_UNKNOWN,
+          "evict: cudaHostAlloc of " + std::to_string(bytes) + " bytes");
+    cudaError_t status = cudaMemcpyAsync(host, ptr, bytes, cudaMemcpyDeviceToHost, stream_);
+    if (status == cudaSuccess) status = cudaStreamSynchronize(stream_);
+    if (status == cudaSuccess) status = cudaFree(ptr);
+    if (status != cudaSuccess) {
+      consume_reported_error();
+      (void)cudaFreeHost(host);
+      fail(CUDA_ERROR_UNKNOWN, "evict: moving " + std::to_string(bytes) + " bytes to host memory", status);
+    }
+    std::lock_guard<std::mutex> lock(evicted_mutex_);
+    evicted_.insert(host);
+    return host;
+  }
+
+  void* restore(void* ptr, std::size_t bytes) override {
+    select(CUDA_ERROR_UNKNOWN);
+    {
+      std::lock_guard<std::mutex> lock(evicted_mutex_);
+      if (evicted_.count(ptr) == 0) throw core::Error(CUDA_ERROR_UNKNOWN, "restore: allocation was not evicted");
+    }
+    void* device = nullptr;
+    cudaError_t status = cudaMalloc(&device, bytes);
+    if (status != cudaSuccess) {
+      consume_reported_error();
+      fail(CUDA_ERROR_UNKNOWN, "restore: cudaMalloc of " + std::to_string(bytes) + " bytes", status);
+    }
+    status = cudaMemcpyAsync(device, ptr, bytes, cudaMemcpyHostToDevice, stream_);
+    if (status == cudaSuccess) status = cudaStreamSynchronize(stream_);
+    if (status != cudaSuccess) {
+      consume_reported_error();
+      (void)cudaFree(device);
+      fail(CUDA_ERROR_UNKNOWN, "restore: moving " + std::to_string(bytes) + " bytes to device memory", status);
+    }
+    {
+      std::lock_guard<std::mutex> lock(evicted_mutex_);
+      evicted_.erase(ptr);
+    }
+    (void)cudaFreeHost(ptr);
+    return device;
+  }
+
+  void set_lost(bool lost) noexcept override { lost_.store(lost, std::memory_order_release); }
+
+  // ------------------------------------------------------------------ health [any thread]
+
+  bool healthy(std::string& why) const override {
+    if (lost_.load(std::memory_order_acquire)) {
+      why = "device lost: a sticky device error is pending (injected with DEVICE_LOST); destroy the context";
+      return false;
+    }
+    // A real query of the device. A sticky error (illegal address, Xid, ECC) is returned by
+    // every runtime call on the context, so querying our stream finds it; neither call below
+    // clears anything, unlike cudaGetLastError, which would hide a non-sticky error from the
+    // code that owns it.
+    cudaError_t status = cudaSetDevice(ordinal_);
+    if (status == cudaSuccess) {
+      status = cudaStreamQuery(stream_);
+      if (status == cudaErrorNotReady) status = cudaSuccess;  // busy is healthy
+    }
+    std::size_t free_bytes = 0;
+    std::size_t total_bytes = 0;
+    if (status == cudaSuccess) status = cudaMemGetInfo(&free_bytes, &total_bytes);
+    if (status == cudaSuccess) return true;
+    why = "device " + std::to_string(ordinal_) + " (" + name_ + ") reports " + cuda_text(status);
+    return false;
+  }
+
+  // ------------------------------------------------------------------ kernels
+
+  void gather_row(float* dst, const float* table, std::uint32_t row, std::uint32_t d) override {
+    check_not_lost("gather_row");
+    select(CUDA_ERROR_KERNEL_LAUNCH_FAILED);
+    // A copy-engine copy is bit-exact, and stream order puts it before the next logits kernel
+    // that reads `dst`. cudaMemcpyDefault: the table may be an evicted (pinned host) weight.
+    const cudaError_t status = cudaMemcpyAsync(dst, table + static_cast<std::size_t>(row) * d, sizeof(float) * d,
+                                               cudaMemcpyDefault, stream_);
+    if (status != cudaSuccess) {
+      consume_reported_error();
+      fail(CUDA_ERROR_KERNEL_LAUNCH_FAILED, "kernel 'gather_row' (row " + std::to_string(row) + ")", status);
+    }
+  }
+
+  void logits(const float* w, const float* x, std::uint32_t d, std::uint32_t n_vocab, float* out) override {
+    check_not_lost("logits");
+    select(CUDA_ERROR_KERNEL_LAUNCH_FAILED);
+    // Concurrent inferences of one model may call this from several threads; they share the
+    // pinned result buffers and the stream, so one step runs at a time per device.
+    std::lock_guard<std::mutex> lock(kernel_mutex_);
+    float* result = logits_buffer(n_vocab);
+    launch_logits(w, x, d, n_vocab, result);
+    wait("logits");
+    // The kernel wrote mapped pinned memory; the core owns `out` (pageable), so copy once.
+    std::memcpy(out, result, sizeof(float) * n_vocab);
+  }
+
+  std::size_t step_scratch_floats(std::uint32_t n_vocab) const noexcept override { return n_vocab; }
+
+  std::int64_t next_token(const float* w, const float* x, std::uint32_t d, std::uint32_t n_vocab, float temperature,
+                          float u, float* logits_device, float* /*logits_host*/) override {
+    check_not_lost("logits");
+    select(CUDA_ERROR_KERNEL_LAUNCH_FAILED);
+    std::lock_guard<std::mutex> lock(kernel_mutex_);
+    long long* token = token_slot();
+    // Both kernels on one stream, one synchronisation: only the 8-byte token crosses the bus.
+    launch_logits(w, x, d, n_vocab, logits_device);
+    void* args[] = {&logits_device, &n_vocab, &temperature, &u, &token};
+    launch(reinterpret_cast<const void*>(&pick_kernel), dim3(1), dim3(kPickThreads), args, "pick");
+    wait("pick");
+    return *token;
+  }
+
+ private:
+  // Makes this device current on the calling thread (contexts may be used from any thread,
+  // and each host thread has its own current device).
+  void select(int code) const {
+    const cudaError_t status = cudaSetDevice(ordinal_);
+    if (status != cudaSuccess) {
+      consume_reported_error();
+      fail(code, "cudaSetDevice(" + std::to_string(ordinal_) + ")", status);
+    }
+  }
+  bool select_quietly() const noexcept {
+    if (cudaSetDevice(ordinal_) == cudaSuccess) return true;
+    consume_reported_error();
+    return false;
+  }
+
+  // Common start of both uploads: checks the device, and copies small tensors directly
+  // (true); large ones (false) go through staging().
+  bool copied_directly(void* dst, const void* src, std::size_t bytes) {
+    if (lost_.load(std::memory_order_acquire)) {
+      throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, "host-to-device copy of " + std::to_string(bytes) +
+                                                         " bytes failed: device lost (injected fault)");
+    }
+    select(CUDA_ERROR_MODEL_LOAD_FAILED);
+    if (bytes < kDirectUploadLimit) {
+      // One synchronous copy from pageable memory: allocating pinned lanes for a small tensor
+      // would cost more than it saves.
+      const cudaError_t status = cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice);
+      if (status != cudaSuccess) {
+        consume_reported_error();
+        fail(CUDA_ERROR_MODEL_LOAD_FAILED, "host-to-device copy of " + std::to_string(bytes) + " bytes", status);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  // The staging lanes, created on first use. Callers hold staging_mutex_: uploads on one
+  // device take turns, since they share the lanes and one upload already uses every core.
+  StagingUploader& staging() {
+    if (!staging_) {
+      StagingConfig config;
+      config.lanes = env_size("WORKER_FFI_CUDA_UPLOAD_THREADS",
+                              std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 16), 1, 64);
+      config.chunk_bytes = env_size("WORKER_FFI_CUDA_STAGING_MIB", 2, 1, 256) << 20;
+      staging_ = std::make_unique<StagingUploader>(ordinal_, config);
+    }
+    return *staging_;
+  }
+
+  // cudaLaunchKernel returns the launch error itself, so no cudaGetLastError is needed to
+  // find it (which would also pick up and clear unrelated errors of this thread).
+  void launch(const void* kernel, dim3 grid, dim3 block, void** args, const char* name) {
+    const cudaError_t status = cudaLaunchKernel(kernel, grid, block, args, 0, stream_);
+    if (status != cudaSuccess) {
+      consume_reported_error();
+      fail(CUDA_ERROR_KERNEL_LAUNCH_FAILED,
+           std::string("launch of kernel '") + name + "' (" + std::to_string(grid.x) + " blocks)", status);
+    }
+  }
+
+  void launch_logits(const float* w, const float* x, std::uint32_t d, std::uint32_t n_vocab, float* out) {
+    void* args[] = {&w, &x, &d, &n_vocab, &out};
+    launch(reinterpret_cast<const void*>(&logits_kernel), dim3((n_vocab + kRowsPerBlock - 1) / kRowsPerBlock),
+           dim3(kRowsPerBlock), args, "logits");
+  }
+
+  // Waits for the stream; an error here is one of a kernel while it ran (or a sticky one).
+  void wait(const char* kernel) {
+    const cudaError_t status = cudaStreamSynchronize(stream_);
+    if (status != cudaSuccess) {
+      consume_reported_error();
+      fail(CUDA_ERROR_KERNEL_LAUNCH_FAILED, std::string("kernel '") + kernel + "' while running", status);
+    }
+  }
+
+  void check_not_lost(const char* kernel) const {
+    if (lost_.load(std::memory_order_acquire)) {
+      throw core::Error(CUDA_ERROR_KERNEL_LAUNCH_FAILED,
+                        std::string("kernel '") + kernel + "' failed: device lost (injected fault)");
+    }
+  }
+
+  // Mapped pinned host memory that the logits kernel writes directly: host memory, so not
+  // device memory the ledger must count (backend.hpp), and no extra device-to-host copy.
+  float* logits_buffer(std::uint32_t n_vocab) {
+    if (n_vocab > logits_capacity_) {
+      void* fresh = nullptr;
+      const cudaError_t status = cudaHostAlloc(&fresh, sizeof(float) * n_vocab, cudaHostAllocMapped);
+      if (status != cudaSuccess) {
+        consume_reported_error();
+        fail(CUDA_ERROR_INFERENCE_FAILED,
+             "pinned host buffer for " + std::to_string(n_vocab) + " logits (cudaHostAlloc)", status);
+      }
+      if (logits_pinned_ != nullptr) (void)cudaFreeHost(logits_pinned_);
+      logits_pinned_ = static_cast<float*>(fresh);
+      logits_capacity_ = n_vocab;
+    }
+    return logits_pinned_;
+  }
+
+  // A mapped pinned slot the pick kernel writes the token to. Caller holds kernel_mutex_.
+  long long* token_slot() {
+    if (token_slot_ == nullptr) {
+      void* slot = nullptr;
+      const cudaError_t status = cudaHostAlloc(&slot, sizeof(long long), cudaHostAllocMapped);
+      if (status != cudaSuccess) {
+        consume_reported_error();
+        fail(CUDA_ERROR_INFERENCE_FAILED, "pinned host slot for the sampled token (cudaHostAlloc)", status);
+      }
+      token_slot_ = static_cast<long long*>(slot);
+    }
+    return token_slot_;
+  }
+
+  const int ordinal_;
+  std::string name_;
+  int compute_capability_ = 0;
+  std::size_t total_memory_ = 0;
+  std::string cache_note_;
+  cudaStream_t stream_ = nullptr;
+  std::atomic<bool> lost_{false};
+
+  std::mutex kernel_mutex_;  // guards logits_pinned_ and serialises steps on stream_
+  float* logits_pinned_ = nullptr;
+  std::uint32_t logits_capacity_ = 0;
+  long long* token_slot_ = nullptr;
+
+  std::mutex staging_mutex_;  // one staged upload at a time per device
+  std::unique_ptr<StagingUploader> staging_;
+
+  std::mutex evicted_mutex_;
+  std::unordered_set<void*> evicted_;  // pinned host blocks standing in for evicted weights
+};
+
+class CudaBackend final : public Backend {
+ public:
+  const char* name() const noexcept override { return "cuda"; }
+
+  int device_count(std::string& why) noexcept override {
+    int count = 0;
+    const cudaError_t status = cudaGetDeviceCount(&count);
+    if (status != cudaSuccess) {
+      // No driver, no device, or a driver older than this runtime: the runtime's own text
+      // goes to cuda_init's DEVICE_NOT_FOUND detail.
+      consume_reported_error();
+      why = "cudaGetDeviceCount failed: " + cuda_text(status);
+      return 0;
+    }
+    if (count == 0) why = "the CUDA runtime reports no devices";
+    return count;
+  }
+
+  std::unique_ptr<Device> open(int ordinal) override { return std::make_unique<CudaDevice>(ordinal); }
+};
+
+}  // namespace
+
+Backend& instance() {
+  static CudaBackend backend;
+  return backend;
+}
+
+}  // namespace worker::backend
