@@ -104,9 +104,13 @@ def caller(library, spec, rules, request) -> Caller:
 
 
 @pytest.fixture
-def world(caller, models) -> World:
+def world(caller, models, rules) -> World:
     """A live context, model and inference, plus stale and forged handles of every type."""
+    def probe() -> None:  # in a forked child first: a crash while building is a finding
+        World.build(caller, models).teardown()
+
     try:
+        isolation.run_forked(probe, rules, "building the fixtures (context, model, inference)")
         w = World.build(caller, models)
     except NoDevice as exc:
         pytest.skip(str(exc))

@@ -70,7 +70,7 @@ class RuleBook:
         indent = start.column - 1
         for i in range(start.line - 1, min(len(self._lines), start.line + 60)):
             line = self._lines[i]
-            if i > start.line - 1 and line.strip() and not line.startswith(" " * (indent + 1)):
+            if i > start.line - 1 and line.strip() and not line.startswith(" " * indent):
                 break  # left the node
             m = pattern.search(line)
             if m:

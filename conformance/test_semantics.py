@@ -32,6 +32,9 @@ def stream(caller: Caller, result: HandleRef, size: int = 256, grow: bool = Fals
         if not o.ret:
             return pieces, o
         pieces.append((o.outs["token_index"], Caller.piece(o)))
+        if len(pieces) > 4 * 2048:  # more pieces than any max_tokens allows: it never ends
+            raise caller.violation("SEM-max-tokens-bound", f"the stream did not end after "
+                                   f"{len(pieces)} pieces (last {pieces[-1][1]!r})")
 
 
 def start(caller, model, prompt: bytes, max_tokens: int, temperature: float, seed: int):
