@@ -55,6 +55,10 @@ class Device {
   // False with a reason when the device has a sticky error. [any thread]
   virtual bool healthy(std::string& why) const = 0;
 
+  // Something opening the device did not get but could do without (e.g. a refused cache
+  // preference): cuda_init succeeds and reports it as its detail message. "" when none.
+  virtual std::string open_note() const { return {}; }
+
   // Kernels of worker-tiny (math.hpp defines the arithmetic; both must match it bit for bit).
   // dst[0..d) = table[row][0..d), all device memory.
   virtual void gather_row(float* dst, const float* table, std::uint32_t row, std::uint32_t d) = 0;

@@ -22,7 +22,10 @@ CudaContext* cuda_init(int gpu_device) {
                                 (count == 1 ? " device)" : " devices)");
     core::out_of_range(CUDA_ERROR_INVALID_DEVICE, "gpu_device", std::to_string(gpu_device), allowed.c_str());
   }
-  return core::Context::create(gpu_device).handle();
+  core::Context& context = core::Context::create(gpu_device);
+  const std::string note = context.device().open_note();
+  if (!note.empty()) boundary::explain("cuda_init", note);
+  return context.handle();
 }
 
 void cuda_destroy(core::Context& ctx) { ctx.destroy(); }
