@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -253,7 +254,7 @@ class CudaDevice final : public Device {
     const cudaError_t cache = cudaDeviceSetCacheConfig(cudaFuncCachePreferL1);
     if (cache != cudaSuccess) {
       consume_reported_error();
-      cache_note_ = "the device refused the L1 cache preference: " + cuda_text(cache);
+      cache_note_ = "the device refused the L1 cache preference (continuing without it): " + cuda_text(cache);
     }
     // A non-blocking stream: no implicit ordering with the legacy default stream that other
     // code in the process may use.
@@ -385,6 +386,10 @@ class CudaDevice final : public Device {
 
   void set_lost(bool lost) noexcept override { lost_.store(lost, std::memory_order_release); }
 
+  std::string open_note() const override {
+    return cache_note_.empty() ? std::string() : describe() + ": " + cache_note_;
+  }
+
   // ------------------------------------------------------------------ health [any thread]
 
   bool healthy(std::string& why) const override {
@@ -405,7 +410,7 @@ class CudaDevice final : public Device {
     std::size_t total_bytes = 0;
     if (status == cudaSuccess) status = cudaMemGetInfo(&free_bytes, &total_bytes);
     if (status == cudaSuccess) return true;
-    why = "device " + std::to_string(ordinal_) + " (" + name_ + ") reports " + cuda_text(status);
+    why = describe() + " reports " + cuda_text(status);
     return false;
   }
 
@@ -467,6 +472,15 @@ class CudaDevice final : public Device {
     if (cudaSetDevice(ordinal_) == cudaSuccess) return true;
     consume_reported_error();
     return false;
+  }
+
+  // "device 0 (NVIDIA H100 80GB HBM3, compute capability 9.0, 79.2 GiB)", from the
+  // properties recorded when the device was opened.
+  std::string describe() const {
+    char memory[32];
+    std::snprintf(memory, sizeof memory, "%.1f GiB", static_cast<double>(total_memory_) / (1ull << 30));
+    return "device " + std::to_string(ordinal_) + " (" + name_ + ", compute capability " +
+           std::to_string(compute_capability_ / 10) + "." + std::to_string(compute_capability_ % 10) + ", " + memory + ")";
   }
 
   // Common start of both uploads: checks the device, and copies small tensors directly
