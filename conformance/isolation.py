@@ -18,6 +18,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from conformance import stats
 from conformance.rules import RuleBook
 from conformance.violations import ContractViolation
@@ -81,14 +83,22 @@ def run_forked(body: Callable[[], Any], rules: RuleBook, what: str) -> None:
         payload = pickle.loads(raw)
         stats.merge(payload["stats"])
         if not payload["ok"]:
+            if isinstance(payload["exc"], _Skip):
+                pytest.skip(str(payload["exc"]))
             raise payload["exc"]
         return
     raise _crash_violation(rules, flight, status, what)
 
 
+class _Skip(Exception):
+    """A pytest skip raised in the child, carried back as a plain exception."""
+
+
 def _picklable(exc: BaseException) -> BaseException:
     if isinstance(exc, ContractViolation):
         return exc
+    if isinstance(exc, pytest.skip.Exception):  # a skip decided inside the child (no GPU)
+        return _Skip(str(exc.msg))
     try:
         pickle.dumps(exc)
         return exc
