@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import struct
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +49,7 @@ def byte_token(b: int) -> str:
     return f"<0x{b:02X}>"
 
 
-def _b(value: int) -> str:
-    return byte_token(value)
+_b = byte_token  # keeps the chains below readable
 
 
 # Each chain is a walk of token texts ending in EOS; a token appears in at most one position
@@ -106,7 +106,7 @@ def tiny_weights() -> tuple[np.ndarray, np.ndarray, list[str], int]:
         emb[ids[text], k] = 1.0
         out[:, k] = 0.0  # only the designed successors score on a chain state's dimension
     for chain in CHAINS:
-        for here, succ in zip(chain, chain[1:]):
+        for here, succ in pairwise(chain):
             out[ids[succ], states.index(here)] = CHAIN_LOGIT
     return emb, out, tokens, ids[EOS]
 
