@@ -1,14 +1,19 @@
 // Native micro-benchmarks of libworker_ffi (host backend), linked statically so the
 // validated export and the unvalidated core can be timed in one process.
 //
-//   bench_native MODEL.gguf [--tokens N]
+//   bench_native MODEL.gguf [--tokens N] [--lib path/to/libworker_ffi.so]
 //
 // 1. Handle validation: median ns per call of the exported getter cuda_model_get_vram_usage
 //    (boundary + registry lookup + work) against the same work called directly on the
 //    resolved object (no boundary, no lookup). The difference is what validation costs.
+//    With --lib, the same getter is also timed through the shared library (dlopen, as the
+//    bindings call it, TLS through __tls_get_addr) against cuda_contract_version, an export
+//    with no boundary and no handle, called the same way.
 // 2. Token throughput: end-to-end cuda_inference_next_token at temperature 0 and 1, and the
 //    per-token cost of each stage (logits kernel, finiteness check + argmax / sampling,
 //    embedding gather, UTF-8 decoding) measured on the same model.
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -55,6 +60,35 @@ double median_ns(F&& body, int rounds = 301, int batch = 2000) {
 
 [[gnu::noinline]] worker::core::Model* resolve_only(CudaModel* handle) {
   return &worker::core::resolve<CudaModel>(handle, "model");
+}
+
+// The getter through a dlopen'ed copy of the product library.
+void bench_shared_library(const char* path, const char* model_path) {
+  void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) {
+    std::printf("  dlopen failed: %s\n", dlerror());
+    return;
+  }
+  auto sym = [&](const char* name) { return dlsym(lib, name); };
+  auto init = reinterpret_cast<CudaContext* (*)(int, int*)>(sym("cuda_init"));
+  auto load = reinterpret_cast<CudaModel* (*)(CudaContext*, const char*, uint64_t*, int*)>(sym("cuda_load_model"));
+  auto getter = reinterpret_cast<uint64_t (*)(CudaModel*)>(sym("cuda_model_get_vram_usage"));
+  auto version = reinterpret_cast<const char* (*)()>(sym("cuda_contract_version"));
+  auto destroy = reinterpret_cast<void (*)(CudaContext*)>(sym("cuda_destroy"));
+  int err = 0;
+  uint64_t vram = 0;
+  CudaContext* ctx = init(0, &err);
+  CudaModel* model = load(ctx, model_path, &vram, &err);
+  if (model == nullptr) {
+    std::printf("  load through %s failed\n", path);
+  } else {
+    const double validated = median_ns([&] { keep(getter(model)); });
+    const double plain = median_ns([&] { keep(version()); });
+    std::printf("  shared library: cuda_model_get_vram_usage %.2f, cuda_contract_version %.2f, added %.2f\n",
+                validated, plain, validated - plain);
+  }
+  destroy(ctx);
+  dlclose(lib);
 }
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -150,8 +184,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   int tokens = 2048;
+  const char* shared_library = nullptr;
   for (int i = 2; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--tokens") == 0) tokens = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--lib") == 0) shared_library = argv[i + 1];
   }
   tokens = std::clamp(tokens, 1, 2048);
   int err = 0;
@@ -163,6 +199,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   bench_validation(model);
+  if (shared_library != nullptr) bench_shared_library(shared_library, argv[1]);
   bench_tokens(model, tokens);
   cuda_destroy(ctx);
   return 0;
