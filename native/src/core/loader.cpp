@@ -24,6 +24,10 @@ constexpr std::string_view kArchitecture = "worker-tiny";
 constexpr std::string_view kTokenizer = "worker-bytes";
 constexpr std::uint32_t kMaxEmbedding = 4096;
 constexpr std::uint64_t kMaxVocab = std::uint64_t{1} << 24;
+// The tokenizer's trie grows with the vocabulary's bytes; real vocabularies hold a few MiB
+// of token text, so more is a corrupt or hostile file, not a model.
+constexpr std::size_t kMaxTokenBytes = 1024;
+constexpr std::size_t kMaxVocabBytes = std::size_t{16} << 20;
 
 [[noreturn]] void fail(const std::string& why) { throw Error(CUDA_ERROR_MODEL_LOAD_FAILED, why); }
 
@@ -120,6 +124,17 @@ Parsed validate(const gguf::File& file) {
   parsed.shape = {static_cast<std::uint32_t>(width.u), static_cast<std::uint32_t>(tokens.count),
                   static_cast<std::uint32_t>(context.u)};
   parsed.tokens = file.strings(tokens);
+  std::size_t vocab_bytes = 0;
+  for (std::size_t id = 0; id < parsed.tokens.size(); ++id) {
+    if (parsed.tokens[id].size() > kMaxTokenBytes) {
+      fail("token " + std::to_string(id) + " is " + std::to_string(parsed.tokens[id].size()) +
+           " bytes long (at most 1024 allowed)");
+    }
+    vocab_bytes += parsed.tokens[id].size();
+  }
+  if (vocab_bytes > kMaxVocabBytes) {
+    fail("tokenizer.ggml.tokens holds " + std::to_string(vocab_bytes) + " bytes of text (at most 16 MiB allowed)");
+  }
   parsed.eos = static_cast<std::uint32_t>(eos.u);
   const auto& embd = require_weight(file, "token_embd.weight", parsed.shape.d, tokens.count);
   const auto& out = require_weight(file, "output.weight", parsed.shape.d, tokens.count);
