@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# The CUDA backend on a GPU machine, in one command, from the repository root:
+#
+#     bash bench/gpu/run_gpu.sh
+#
+# Builds native/build/cuda and native/build/host, then: the scenario of every device path
+# and bad input; the host-vs-cuda differential of token streams; benchmarks whose baselines
+# are measured in the same run (context creation, load throughput, tokens/s);
+# compute-sanitizer memcheck and racecheck over the scenario; the native tests; the
+# conformance suite with --backend cuda. Results go to $OUT (else ./gpu-results): run.log,
+# one file per step, summary.json and summary.txt. Nothing is downloaded (the machine is
+# offline): Python packages missing there are taken from bench/gpu/wheels/ if present
+# (fill it with bench/gpu/fetch_wheels.sh on a connected machine), else the steps that
+# need them are skipped and say so. Budget: about 8 minutes on 16 cores.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+RESULTS=${OUT:-$ROOT/gpu-results}
+WORK=${WORKER_FFI_GPU_WORK:-${TMPDIR:-/tmp}/worker_ffi_gpu}  # models: big, never under $OUT
+JOBS=$(nproc)
+PY=${PYTHON:-python3}
+mkdir -p "$RESULTS" "$WORK"
+exec > >(tee "$RESULTS/run.log") 2>&1
+START=$SECONDS
+: > "$RESULTS/steps.tsv"
+
+# step NAME TIMEOUT CMD...: runs CMD (a program or a function of this script) with its
+# output in $RESULTS/NAME.log and records NAME, status and seconds in steps.tsv. Status:
+# pass, FAIL(rc), TIMEOUT or skip.
+step() {
+  local name=$1 limit=$2; shift 2
+  local t0=$SECONDS rc
+  echo "=== $name (limit ${limit}s)"
+  if declare -F "$1" > /dev/null; then
+    export -f "$1"  # timeout runs programs, so a function runs in a child bash
+    timeout --kill-after=10 "$limit" bash -c "$*" > "$RESULTS/$name.log" 2>&1
+  else
+    timeout --kill-after=10 "$limit" "$@" > "$RESULTS/$name.log" 2>&1
+  fi
+  rc=$?
+  tail -n 25 "$RESULTS/$name.log"
+  local status=pass
+  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then status=TIMEOUT; elif [ $rc -ne 0 ]; then status="FAIL($rc)"; fi
+  printf '%s\t%s\t%s\n' "$name" "$status" "$((SECONDS - t0))" >> "$RESULTS/steps.tsv"
+  echo "--- $name: $status in $((SECONDS - t0))s"
+  return $rc
+}
+skip() {
+  printf '%s\tskip\t0\t%s\n' "$1" "$2" >> "$RESULTS/steps.tsv"
+  echo "=== $1: skipped: $2"
+}
+
+# ------------------------------------------------------------------ the machine
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version,pcie.link.gen.current,pcie.link.width.current --format=csv
+  nvcc --version | tail -n 2
+  echo "cores: $JOBS"; free -g | head -n 2; uname -r
+  "$PY" --version
+} > "$RESULTS/machine.txt" 2>&1
+cat "$RESULTS/machine.txt"
+
+# ------------------------------------------------------------------ Python packages
+# The conformance suite needs cffi, pytest, hypothesis, numpy, yaml, jsonschema, jinja2.
+PYDEPS="$WORK/pydeps"
+missing=$("$PY" - <<'EOF'
+import importlib.util
+print(" ".join(m for m in ["cffi", "pycparser", "pytest", "hypothesis", "numpy", "yaml", "jsonschema", "jinja2"]
+               if importlib.util.find_spec(m) is None))
+EOF
+)
+if [ -n "$missing" ] && compgen -G "bench/gpu/wheels/*.whl" > /dev/null; then
+  echo "installing vendored wheels for: $missing"
+  "$PY" -m pip install --quiet --no-index --no-deps --target "$PYDEPS" bench/gpu/wheels/*.whl \
+    && export PYTHONPATH="$PYDEPS${PYTHONPATH:+:$PYTHONPATH}"
+  missing=$("$PY" -c 'import importlib.util as u; print(" ".join(m for m in ["cffi","pycparser","pytest","hypothesis","numpy","yaml","jsonschema","jinja2"] if u.find_spec(m) is None))')
+fi
+# The gguf package writes test models; a stand-in of our own covers what they use of it.
+if ! "$PY" -c 'import gguf' 2> /dev/null; then
+  export PYTHONPATH="$ROOT/bench/gpu/gguf_fallback${PYTHONPATH:+:$PYTHONPATH}"
+fi
+echo "python packages missing: ${missing:-none}"
+
+# ------------------------------------------------------------------ builds
+GEN=()
+command -v ninja > /dev/null && GEN=(-G Ninja)
+step build_cuda 300 bash -c "cmake -S native -B native/build/cuda ${GEN[*]} -DWORKER_FFI_BACKEND=cuda -DCMAKE_BUILD_TYPE=Release \
+  && cmake --build native/build/cuda -j $JOBS" || { echo "the CUDA build failed; nothing else can run"; }
+step build_host 300 bash -c "cmake -S native -B native/build/host ${GEN[*]} -DWORKER_FFI_BACKEND=host -DCMAKE_BUILD_TYPE=Release \
+  && cmake --build native/build/host -j $JOBS"
+export CUDA_LIB=$ROOT/native/build/cuda/libworker_ffi.so
+export HOST_LIB=$ROOT/native/build/host/libworker_ffi.so
+export DRIVER=$WORK/gpu_driver
+step build_driver 120 nvcc -O2 -std=c++20 -Xcompiler -Wall,-Wextra,-pthread bench/gpu/gpu_driver.cpp -I native/include -ldl -o "$DRIVER"
+if [ ! -f "$CUDA_LIB" ] || [ ! -x "$DRIVER" ]; then
+  echo "no CUDA library or driver: stopping"; exit 1
+fi
+command -v cuobjdump > /dev/null && cuobjdump --list-elf --list-ptx "$CUDA_LIB" > "$RESULTS/cuda_targets.txt" 2>&1
+
+# ------------------------------------------------------------------ models
+step models 180 "$PY" bench/gpu/make_models.py "$WORK/models"
+export M=$WORK/models WORK JOBS
+
+# ------------------------------------------------------------------ scenario (bad input too)
+step scenario 120 "$DRIVER" scenario "$CUDA_LIB" "$M"
+
+# ------------------------------------------------------------------ differential host vs cuda
+# Cases: "TEMPERATURE SEED MAX_TOKENS PROMPT". Every temperature class (greedy, sharp, flat),
+# seeds at both ends of uint64, prompts with multi-byte characters. Fewer and shorter cases
+# for the wide models, whose host steps are slow.
+cases=$WORK/cases.txt
+: > "$cases"
+for prompt in "Hello" "Hello world, café" "The" "日本語" "x"; do
+  for t in 0 0.25 0.7 1 1.5 2; do
+    for seed in 0 1 12345 18446744073709551615; do echo "$t $seed 200 $prompt" >> "$cases"; done
+  done
+done
+wide_cases=$WORK/wide_cases.txt
+: > "$wide_cases"
+for t in 0 0.7 1.5; do for seed in 3 18446744073709551615; do echo "$t $seed 48 Hello" >> "$wide_cases"; done; done
+big_cases=$WORK/big_cases.txt
+printf '0 0 24 Hello\n1 7 24 Hello\n' > "$big_cases"
+export cases wide_cases big_cases
+differential() {
+  local rc=0 model c n same
+  for model in rand tiny medium bench1g; do
+    case $model in medium) c=$wide_cases ;; bench1g) c=$big_cases ;; *) c=$cases ;; esac
+    "$DRIVER" streams "$HOST_LIB" "$M/$model.gguf" "$c" > "$WORK/diff_host_$model.txt" || return 1
+    "$DRIVER" streams "$CUDA_LIB" "$M/$model.gguf" "$c" > "$WORK/diff_cuda_$model.txt" || return 1
+    n=$(wc -l < "$WORK/diff_host_$model.txt")
+    same=$(paste "$WORK/diff_host_$model.txt" "$WORK/diff_cuda_$model.txt" | awk -F'\t' '$1 == $2' | wc -l)
+    echo "$model: $same of $n streams identical, $(awk '{ n += length($2) / 2 } END { print n }' "$WORK/diff_host_$model.txt") bytes"
+    if [ "$n" -eq 0 ] || [ "$same" -ne "$n" ]; then
+      rc=1
+      diff "$WORK/diff_host_$model.txt" "$WORK/diff_cuda_$model.txt" | head -n 6 | cut -c 1-200
+    fi
+  done
+  return $rc
+}
+step differential 180 differential
+
+# ------------------------------------------------------------------ benchmarks
+cat "$M/bench1g.gguf" > /dev/null  # in the page cache, as the target says
+bench_init() {
+  local k
+  for k in 1 2 3 4 5 6 7; do  # fresh processes, interleaved so drift hits both alike
+    echo "bare $("$DRIVER" init-bare)"
+    echo "ffi $("$DRIVER" init-ffi "$CUDA_LIB")"
+  done
+}
+step bench_init 120 bench_init
+bench_load() {
+  local threads
+  for threads in 1 4 8 16 "$JOBS"; do echo "ceiling $("$DRIVER" ceiling "$M/bench1g.gguf" "$threads" 3)"; done
+  echo "pageable $("$DRIVER" pageable "$M/bench1g.gguf" 3)"
+  echo "h2d $("$DRIVER" h2d 1073741824 5)"
+  echo "load $("$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 6)"
+  echo "load_host $("$DRIVER" load "$HOST_LIB" "$M/bench1g.gguf" 2)"
+}
+step bench_load 240 bench_load
+bench_tokens() {
+  echo "cuda_rand $("$DRIVER" tokens "$CUDA_LIB" "$M/rand.gguf" 2048 3)"
+  echo "host_rand $("$DRIVER" tokens "$HOST_LIB" "$M/rand.gguf" 2048 3)"
+  echo "cuda_bench1g $("$DRIVER" tokens "$CUDA_LIB" "$M/bench1g.gguf" 256 3)"
+  echo "host_bench1g $("$DRIVER" tokens "$HOST_LIB" "$M/bench1g.gguf" 16 1)"
+}
+step bench_tokens 180 bench_tokens
+
+# ------------------------------------------------------------------ compute-sanitizer
+# API errors are not counted: the scenario provokes them on purpose (out of memory, bad
+# device ids) and checks every result itself; kernel memory errors, leaks and races are.
+if command -v compute-sanitizer > /dev/null; then
+  step memcheck 240 compute-sanitizer --tool memcheck --leak-check full --report-api-errors no --error-exitcode 1 \
+    "$DRIVER" scenario "$CUDA_LIB" "$M"
+  step racecheck 240 compute-sanitizer --tool racecheck --report-api-errors no --error-exitcode 1 \
+    "$DRIVER" scenario "$CUDA_LIB" "$M"
+else
+  skip memcheck "compute-sanitizer not on PATH"
+  skip racecheck "compute-sanitizer not on PATH"
+fi
+
+# ------------------------------------------------------------------ conformance, native tests
+if [ -z "$missing" ] && [ -d conformance ]; then
+  step conformance_cuda 300 "$PY" -m pytest conformance --lib "$CUDA_LIB" --backend cuda -q -p no:cacheprovider \
+    --report-dir "$RESULTS/conformance"
+  # The suite's own differential: the same calls on both libraries, results compared.
+  step conformance_differential 180 "$PY" -m pytest conformance/test_differential.py --lib "$HOST_LIB" --lib "$CUDA_LIB" \
+    --backend cuda -q -p no:cacheprovider --report-dir "$RESULTS/conformance_differential"
+else
+  why="python packages missing: ${missing:-none}; conformance/ present: $([ -d conformance ] && echo yes || echo no)"
+  skip conformance_cuda "$why"
+  skip conformance_differential "$why"
+fi
+# Informational: the native tests were written against the host backend (its virtual device
+# count, its exact inference-state size), so some of their cases do not apply to cuda.
+step info_ctest_cuda 120 ctest --test-dir native/build/cuda --output-on-failure
+
+"$PY" bench/gpu/summarize.py "$RESULTS" | tee "$RESULTS/summary.txt"
+echo "total: $((SECONDS - START))s; results in $RESULTS"
+# Exit status: 1 when a step failed (info_ steps and skips excepted); targets are reported.
+! awk -F'\t' '$2 != "pass" && $2 != "skip" && $1 !~ /^info_/ { bad = 1 } END { exit !bad }' "$RESULTS/steps.tsv"

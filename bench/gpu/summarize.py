@@ -1,0 +1,105 @@
+"""Summary of a bench/gpu/run_gpu.sh run: step status, the benchmark ratios against their
+targets (issue 8), as summary.json and a table on stdout. Standard library only.
+
+    python3 bench/gpu/summarize.py RESULTS_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+
+def tagged_json(path: Path) -> dict[str, list[dict]]:
+    """Lines "TAG {json}" of a step log, grouped by tag."""
+    out: dict[str, list[dict]] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(errors="replace").splitlines():
+        tag, _, rest = line.partition(" ")
+        if rest.startswith("{"):
+            try:
+                out.setdefault(tag, []).append(json.loads(rest))
+            except json.JSONDecodeError:
+                pass
+    return out
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def main(argv: list[str]) -> int:
+    results = Path(argv[1] if len(argv) > 1 else "gpu-results")
+    steps = []
+    for line in (results / "steps.tsv").read_text().splitlines() if (results / "steps.tsv").is_file() else []:
+        fields = line.split("\t")
+        steps.append({"step": fields[0], "status": fields[1], "seconds": int(fields[2]),
+                      **({"why": fields[3]} if len(fields) > 3 else {})})
+
+    summary: dict[str, object] = {"steps": steps, "checks": {}}
+    machine = results / "machine.txt"
+    if machine.is_file():
+        summary["machine"] = machine.read_text().strip().splitlines()
+    checks: dict[str, dict] = summary["checks"]  # type: ignore[assignment]
+
+    init = tagged_json(results / "bench_init.log")
+    bare = [r["seconds"] for r in init.get("bare", [])]
+    ffi = [r["seconds"] for r in init.get("ffi", [])]
+    if bare and ffi:
+        r = ratio(statistics.median(ffi), statistics.median(bare))
+        checks["cuda_init_vs_bare_context"] = {
+            "cuda_init_s": statistics.median(ffi), "bare_s": statistics.median(bare), "ratio": r,
+            "target": "<= 1.05", "met": r is not None and r <= 1.05, "runs_ffi": ffi, "runs_bare": bare}
+
+    load = tagged_json(results / "bench_load.log")
+    ceilings = load.get("ceiling", [])
+    ceiling = max((max(c["to_file_sized_pinned_gbs"], c["to_pinned_lanes_gbs"]) for c in ceilings), default=None)
+    pageable = load["pageable"][0]["gbs"] if load.get("pageable") else None
+    if load.get("load"):
+        run = load["load"][0]
+        steady, first = run["steady_gbs"], run["first_gbs"]
+        checks["load_vs_host_ceiling"] = {
+            "load_gbs_steady": steady, "load_gbs_first": first, "ceiling_gbs": ceiling,
+            "ratio": ratio(steady, ceiling), "ratio_first_load": ratio(first, ceiling), "target": ">= 0.70",
+            "met": (ratio(steady, ceiling) or 0) >= 0.70, "ceiling_by_threads": ceilings,
+            "resident": run["resident"], "tracked_bytes_after_unload": run["tracked_bytes_after_unload"]}
+        checks["load_vs_1mib_pageable"] = {
+            "load_gbs_steady": steady, "pageable_gbs": pageable, "ratio": ratio(steady, pageable),
+            "target": ">= 4", "met": (ratio(steady, pageable) or 0) >= 4}
+    if load.get("h2d"):
+        summary["pinned_h2d_gbs"] = load["h2d"][0]["gbs"]
+    if load.get("load_host"):
+        summary["host_backend_load_gbs"] = load["load_host"][0]["steady_gbs"]
+
+    tokens = tagged_json(results / "bench_tokens.log")
+    for model in ("rand", "bench1g"):
+        cuda = tokens.get(f"cuda_{model}")
+        host = tokens.get(f"host_{model}")
+        if cuda and host:
+            checks[f"tokens_per_s_{model}"] = {
+                "cuda": cuda[0]["pieces_per_s"], "host": host[0]["pieces_per_s"],
+                "ratio": ratio(cuda[0]["pieces_per_s"], host[0]["pieces_per_s"]),
+                "note": "pieces/s of identical streams (a piece per token except inside multi-byte characters)"}
+
+    (results / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+    print("step                 status      s")
+    for s in steps:
+        print(f"{s['step']:<20} {s['status']:<10} {s['seconds']:>3}  {s.get('why', '')}")
+    print()
+    for name, c in checks.items():
+        shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in c.items() if not isinstance(v, list))
+        print(f"{name}: {shown}")
+    # info_ steps are reported but do not count (see run_gpu.sh).
+    failed = [s for s in steps if s["status"] not in ("pass", "skip") and not s["step"].startswith("info_")]
+    print(f"\n{len(failed)} step(s) not passing; targets met: "
+          f"{sum(1 for c in checks.values() if c.get('met'))} of {sum(1 for c in checks.values() if 'met' in c)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
