@@ -492,9 +492,11 @@ class CudaDevice final : public Device {
     }
     select(CUDA_ERROR_MODEL_LOAD_FAILED);
     if (bytes < kDirectUploadLimit) {
-      // One synchronous copy from pageable memory: allocating pinned lanes for a small tensor
-      // would cost more than it saves.
-      const cudaError_t status = cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice);
+      // One copy from pageable memory: allocating pinned lanes for a small tensor would cost
+      // more than it saves. On our stream and waited for: a pageable cudaMemcpy may return
+      // before its DMA lands, and our non-blocking stream would not be ordered after it.
+      cudaError_t status = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_);
+      if (status == cudaSuccess) status = cudaStreamSynchronize(stream_);
       if (status != cudaSuccess) {
         consume_reported_error();
         fail(CUDA_ERROR_MODEL_LOAD_FAILED, "host-to-device copy of " + std::to_string(bytes) + " bytes", status);
