@@ -65,7 +65,6 @@ class File {
 
   std::uint32_t alignment() const noexcept { return alignment_; }
   std::size_t data_offset() const noexcept { return data_offset_; }
-  std::size_t metadata_count() const noexcept { return metadata_.size(); }
 
  private:
   std::span<const std::uint8_t> data_;

@@ -58,7 +58,6 @@ class Context {
   void destroy() noexcept;  // `delete this` (the registry holds the only reference)
 
   void inject_fault(int fault);
-  bool evicting() const noexcept { return evicting_; }
 
  private:
   explicit Context(std::unique_ptr<backend::Device> device);

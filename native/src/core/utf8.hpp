@@ -32,7 +32,6 @@ class Decoder {
   void feed(std::string_view bytes, std::string& out);
   // End of stream: a held incomplete character becomes one U+FFFD.
   void finish(std::string& out);
-  bool holding() const noexcept { return held_len_ != 0; }
 
  private:
   void feed_byte(std::uint8_t b, std::string& out);
