@@ -4,6 +4,7 @@ turned into a `View` (the locked contract, its documentation context and source 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ class View:
     version: str
     contract: dict[str, Any]
     context: dict[str, Any]
-    lines: dict[str, int]      # "functions/cuda_init/params/ctx" -> line
+    lines: Mapping[str, int]   # "functions/cuda_init/params/ctx" -> line
 
     def where(self, *path: str) -> str | None:
         """`file:line` of `path` or of its nearest recorded ancestor."""
@@ -41,6 +42,67 @@ class View:
 
 
 # ----------------------------------------------------------------------- source lines
+
+class SourceLines(Mapping[str, int]):
+    """Lines of a parsed spec keyed by names ("functions/cuda_init/params/ctx/nullable"),
+    resolved on demand: a diff looks up only the few nodes that changed. Iterating (to record
+    every line in a baseline) or pickling builds the full table once."""
+
+    def __init__(self, raw: RawSpec):
+        self._raw = raw
+        d = raw.data
+        self._index = {
+            "functions": _positions(d.get("functions")),
+            "handles": _positions(d.get("handles")),
+            "errors": _positions((d.get("errors") or {}).get("codes")),
+        }
+        self._params: dict[int, dict[str, int]] = {}
+        self._all: dict[str, int] | None = None
+
+    def _raw_path(self, key: str) -> tuple[str | int, ...] | None:
+        parts: list[str | int] = [int(p) if p.isdigit() else p for p in key.split("/")]
+        head = parts[0]
+        i = self._index[str(head)].get(str(parts[1])) if head in self._index and \
+            len(parts) > 1 else None
+        if i is not None:
+            if head == "errors":
+                return ("errors", "codes", i, *parts[2:])
+            if head == "functions" and len(parts) > 3 and parts[2] == "params":
+                if i not in self._params:
+                    self._params[i] = _positions(self._raw.data["functions"][i].get("params"))
+                j = self._params[i].get(str(parts[3]))
+                return None if j is None else ("functions", i, "params", j, *parts[4:])
+            return (head, i, *parts[2:])
+        return tuple(parts)
+
+    def __getitem__(self, key: str) -> int:
+        if self._all is not None and key in self._all:
+            return self._all[key]
+        path = self._raw_path(key)
+        loc = None if path is None else self._raw.locations.get(path)
+        if loc is None:
+            raise KeyError(key)
+        return loc.line
+
+    def _table(self) -> dict[str, int]:
+        if self._all is None:
+            self._all = source_lines(self._raw)
+        return self._all
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (compact_lines(self._table()),))
+
+
+def _positions(items: Any) -> dict[str, int]:
+    return {str(x["name"]): i for i, x in enumerate(items or [])
+            if isinstance(x, dict) and "name" in x}
+
 
 def source_lines(raw: RawSpec) -> dict[str, int]:
     """The line of every node, keyed by names rather than list positions."""
@@ -89,9 +151,10 @@ def _named(path: tuple[str | int, ...], names: dict[str, list[Any]], codes: list
     return "/".join(str(p) for p in path[:3])
 
 
-def compact_lines(lines: dict[str, int]) -> dict[str, int]:
+def compact_lines(lines: Mapping[str, int]) -> dict[str, int]:
     """Every function, parameter, error code and handle, plus the fields that sit on a line
     of their own (lookups of the others walk up to their parent's line)."""
+    lines = dict(lines)
     out = {}
     for key in sorted(lines):
         parts = key.split("/")
@@ -108,12 +171,12 @@ def compact_lines(lines: dict[str, int]) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- loading
 
-def load_spec_with_lines(path: str | Path) -> tuple[Spec, dict[str, int]]:
+def load_spec_with_lines(path: str | Path) -> tuple[Spec, Mapping[str, int]]:
     """Exactly `spec.load_spec` (schema, lints, every problem at once), keeping source lines."""
     return _checked(load_raw(path), str(path))
 
 
-def _checked(raw: RawSpec, name: str) -> tuple[Spec, dict[str, int]]:
+def _checked(raw: RawSpec, name: str) -> tuple[Spec, Mapping[str, int]]:
     problems = validate_schema(raw)
     if problems:
         raise SpecError(problems)
@@ -124,19 +187,19 @@ def _checked(raw: RawSpec, name: str) -> tuple[Spec, dict[str, int]]:
     problems = run_lints(spec)
     if problems:
         raise SpecError(problems)
-    return spec, source_lines(raw)
+    return spec, SourceLines(raw)
 
 
-def _trusted(raw: RawSpec, name: str) -> tuple[Spec, dict[str, int]]:
+def _trusted(raw: RawSpec, name: str) -> tuple[Spec, Mapping[str, int]]:
     """The old side of a diff is history: normalise it directly (fast); only if that fails,
     validate it fully so the user sees every problem with its line."""
     try:
-        return normalise(raw), source_lines(raw)
+        return normalise(raw), SourceLines(raw)
     except Exception:  # noqa: BLE001 - any failure means the document is not schema-valid
         return _checked(raw, name)
 
 
-def spec_view(spec: Spec, lines: dict[str, int], label: str) -> View:
+def spec_view(spec: Spec, lines: Mapping[str, int], label: str) -> View:
     v = view_of(spec)
     return View(label, spec.source, spec.interface.version, v["contract"], v["context"], lines)
 

@@ -9,6 +9,7 @@ import multiprocessing
 import re
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from generator.diffreport import Report, render
 from generator.diffrules import RULES, SEVERITIES
 from generator.diffsource import (
     SourceError,
+    View,
     baseline_view,
     compact_lines,
     load_against,
@@ -34,6 +36,7 @@ from generator.lockstate import (
     dump_baseline,
     read_baseline,
 )
+from generator.model import Spec
 from generator.problems import SpecError
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -104,7 +107,7 @@ PARALLEL_BYTES = 256 * 1024
 
 
 def _load_sides(against: str | None, spec_path: str,
-                root: Path) -> tuple[Any, dict[str, int], Any]:
+                root: Path) -> tuple[Spec, Mapping[str, int], View]:
     """Load the spec (validated) and the side it is compared with. When both are large YAML
     documents, the old side is parsed in a forked worker while this process validates the
     new one: the two parses are independent and dominate the time of a large diff."""
@@ -197,7 +200,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
                        previous, rendered_artefacts, write_if_changed)
 
 
-def _write_lock(root: Path, spec: Any, new: Any, lines: dict[str, int], date: str,
+def _write_lock(root: Path, spec: Spec, new: View, lines: Mapping[str, int], date: str,
                 prev_meta: dict[str, Any] | None, changes: list[str], amend: bool,
                 previous: dict[str, Any] | None, rendered_artefacts: Any,
                 write_if_changed: Any) -> int:
