@@ -137,7 +137,7 @@ def cmd_verify_lock(args: argparse.Namespace) -> int:
 
 def cmd_lock(args: argparse.Namespace) -> int:
     from generator.cli import rendered_artefacts
-    from generator.render import stale_files, write_if_changed
+    from generator.render import stale_files
 
     root = Path(args.root)
     date = args.date or dt.datetime.now(dt.timezone.utc).date().isoformat()
@@ -168,8 +168,8 @@ def cmd_lock(args: argparse.Namespace) -> int:
     changes: list[str] = []
     if previous is not None:
         plock = previous["lock"]
-        report = Report(baseline_view(previous), new, [])
-        report = Report(report.old, new, diff_views(report.old, new))
+        old = baseline_view(previous)
+        report = Report(old, new, diff_views(old, new))
         if not args.amend and not report.changes and plock["version"] == version and \
                 plock["view_sha256"] == digest({"contract": new.contract, "context": new.context}):
             print(f"already locked: {spec.interface.name} {version} on {plock['date']}, "
@@ -196,14 +196,15 @@ def cmd_lock(args: argparse.Namespace) -> int:
     elif args.amend:
         _err(f"--amend: there is no lock to amend ({BASELINE} does not exist)")
         return EXIT_USAGE
-    return _write_lock(root, spec, new, lines, date, prev_meta, changes, args.amend,
-                       previous, rendered_artefacts, write_if_changed)
+    return _write_lock(root, spec, new, lines, date, prev_meta, changes, args.amend, previous)
 
 
 def _write_lock(root: Path, spec: Spec, new: View, lines: Mapping[str, int], date: str,
                 prev_meta: dict[str, Any] | None, changes: list[str], amend: bool,
-                previous: dict[str, Any] | None, rendered_artefacts: Any,
-                write_if_changed: Any) -> int:
+                previous: dict[str, Any] | None) -> int:
+    from generator.cli import rendered_artefacts
+    from generator.render import write_if_changed
+
     header_rel = spec.interface.header.path
     body: dict[str, Any] = {
         "format": "ffispec-lock/1",

@@ -53,9 +53,9 @@ def check(spec: Spec, root: Path) -> int:
     if lock["contract_hash"] == spec.contract_hash and \
             lock["view_sha256"] == digest(view_of(spec)):
         return EXIT_OK
-    report = Report(baseline_view(baseline), spec_view(spec, lines_from_model(spec), spec.source),
-                    [])
-    report = Report(report.old, report.new, diff_views(report.old, report.new))
+    old = baseline_view(baseline)
+    new = spec_view(spec, lines_from_model(spec), spec.source)
+    report = Report(old, new, diff_views(old, new))
     if report.version_ok and report.actual != "none":
         print(f"note: {spec.source} is version {spec.interface.version} with "
               f"{len(report.changes)} change(s) against lock {lock['version']}, not locked yet; "
