@@ -82,11 +82,10 @@ fi
 echo "python packages missing: ${missing:-none}"
 
 # ------------------------------------------------------------------ builds
-GEN=()
-command -v ninja > /dev/null && GEN=(-G Ninja)
-step build_cuda 300 bash -c "cmake -S native -B native/build/cuda ${GEN[*]} -DWORKER_FFI_BACKEND=cuda -DCMAKE_BUILD_TYPE=Release \
-  && cmake --build native/build/cuda -j $JOBS" || { echo "the CUDA build failed; nothing else can run"; }
-step build_host 300 bash -c "cmake -S native -B native/build/host ${GEN[*]} -DWORKER_FFI_BACKEND=host -DCMAKE_BUILD_TYPE=Release \
+# The default generator, so a build directory left by an earlier run is reused as it is.
+step build_cuda 300 bash -c "cmake -S native -B native/build/cuda -DWORKER_FFI_BACKEND=cuda -DCMAKE_BUILD_TYPE=Release \
+  && cmake --build native/build/cuda -j $JOBS"
+step build_host 300 bash -c "cmake -S native -B native/build/host -DWORKER_FFI_BACKEND=host -DCMAKE_BUILD_TYPE=Release \
   && cmake --build native/build/host -j $JOBS"
 export CUDA_LIB=$ROOT/native/build/cuda/libworker_ffi.so
 export HOST_LIB=$ROOT/native/build/host/libworker_ffi.so
@@ -141,28 +140,39 @@ step differential 180 differential
 
 # ------------------------------------------------------------------ benchmarks
 cat "$M/bench1g.gguf" > /dev/null  # in the page cache, as the target says
+# probe TAG CMD...: prints "TAG <CMD's JSON line>"; a failing CMD fails the probe (the
+# benchmark functions go on with their other probes and fail at the end).
+probe() {
+  local out
+  if out=$("${@:2}"); then echo "$1 $out"; else echo "$1 FAILED"; return 1; fi
+}
+export -f probe
 bench_init() {
-  local k
+  local k rc=0
   for k in 1 2 3 4 5 6 7; do  # fresh processes, interleaved so drift hits both alike
-    echo "bare $("$DRIVER" init-bare)"
-    echo "ffi $("$DRIVER" init-ffi "$CUDA_LIB")"
+    probe bare "$DRIVER" init-bare || rc=1
+    probe ffi "$DRIVER" init-ffi "$CUDA_LIB" || rc=1
   done
+  return $rc
 }
 step bench_init 120 bench_init
 bench_load() {
-  local threads
-  for threads in 1 4 8 16 "$JOBS"; do echo "ceiling $("$DRIVER" ceiling "$M/bench1g.gguf" "$threads" 3)"; done
-  echo "pageable $("$DRIVER" pageable "$M/bench1g.gguf" 3)"
-  echo "h2d $("$DRIVER" h2d 1073741824 5)"
-  echo "load $("$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 6)"
-  echo "load_host $("$DRIVER" load "$HOST_LIB" "$M/bench1g.gguf" 2)"
+  local threads rc=0
+  for threads in 1 4 8 16 "$JOBS"; do probe ceiling "$DRIVER" ceiling "$M/bench1g.gguf" "$threads" 3 || rc=1; done
+  probe pageable "$DRIVER" pageable "$M/bench1g.gguf" 3 || rc=1
+  probe h2d "$DRIVER" h2d 1073741824 5 || rc=1
+  probe load "$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 6 || rc=1
+  probe load_host "$DRIVER" load "$HOST_LIB" "$M/bench1g.gguf" 2 || rc=1
+  return $rc
 }
 step bench_load 240 bench_load
 bench_tokens() {
-  echo "cuda_rand $("$DRIVER" tokens "$CUDA_LIB" "$M/rand.gguf" 2048 3)"
-  echo "host_rand $("$DRIVER" tokens "$HOST_LIB" "$M/rand.gguf" 2048 3)"
-  echo "cuda_bench1g $("$DRIVER" tokens "$CUDA_LIB" "$M/bench1g.gguf" 256 3)"
-  echo "host_bench1g $("$DRIVER" tokens "$HOST_LIB" "$M/bench1g.gguf" 16 1)"
+  local rc=0
+  probe cuda_rand "$DRIVER" tokens "$CUDA_LIB" "$M/rand.gguf" 2048 3 || rc=1
+  probe host_rand "$DRIVER" tokens "$HOST_LIB" "$M/rand.gguf" 2048 3 || rc=1
+  probe cuda_bench1g "$DRIVER" tokens "$CUDA_LIB" "$M/bench1g.gguf" 256 3 || rc=1
+  probe host_bench1g "$DRIVER" tokens "$HOST_LIB" "$M/bench1g.gguf" 16 1 || rc=1
+  return $rc
 }
 step bench_tokens 180 bench_tokens
 

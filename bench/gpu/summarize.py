@@ -86,9 +86,9 @@ def main(argv: list[str]) -> int:
 
     (results / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
-    print("step                 status      s")
+    print(f"{'step':<26} {'status':<10}   s")
     for s in steps:
-        print(f"{s['step']:<20} {s['status']:<10} {s['seconds']:>3}  {s.get('why', '')}")
+        print(f"{s['step']:<26} {s['status']:<10} {s['seconds']:>3}  {s.get('why', '')}")
     print()
     for name, c in checks.items():
         shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
