@@ -6,7 +6,7 @@ rand.gguf     random weights, d=64, 512 tokens: sampling paths for the different
 tiny.gguf     conformance/models.py's tiny model when it can be built, else a copy of rand
 medium.gguf   d=512, 8192 tokens (16 MiB per tensor): large enough for the staged upload
 bench1g.gguf  d=4096, 32768 tokens: 1 GiB of weights, for load throughput and tokens/s
-absurd.gguf   d=4096, 2^23 tokens: 256 GiB of weights in a sparse file (VRAM_OOM)
+absurd.gguf   d=4096, 2^23 tokens (mostly empty): 256 GiB of weights, sparse (VRAM_OOM)
 corrupt.gguf  medium.gguf cut in half (MODEL_LOAD_FAILED)
 """
 
@@ -59,8 +59,11 @@ def tiled_model(path: Path, d: int, n_vocab: int, seed: int) -> None:
 
 
 def absurd_model(path: Path) -> None:
+    # 2^23 tokens of d=4096: 128 GiB per tensor, beyond an H100 and, with both tensors,
+    # beyond an H200. The tokens past EOS are empty: the loader caps the vocabulary's text
+    # at 16 MiB, and the point here is the weights' size, not the tokenizer's.
     d, n_vocab = 4096, 1 << 23
-    tokens = vocabulary(n_vocab)
+    tokens = vocabulary(257) + [""] * (n_vocab - 257)
     tensors = [("token_embd.weight", (d, n_vocab)), ("output.weight", (d, n_vocab))]
     gguf_writer.write_declared(path, metadata(d, tokens, 256), tensors, fill_block=None)
 
