@@ -34,7 +34,7 @@ class ReportPlugin:
                                      "duration_s": round(rep.duration, 4)}
             if rep.skipped and isinstance(rep.longrepr, tuple):
                 entry["reason"] = rep.longrepr[2]
-            exc = call.excinfo.value if call.excinfo else None
+            exc = _first_violation(call.excinfo.value) if call.excinfo else None
             if isinstance(exc, ContractViolation):
                 entry.update(rule=exc.rule.id, spec=str(exc.rule.location), says=exc.rule.says,
                              message=exc.detail, replay=exc.replay)
@@ -94,6 +94,16 @@ class ReportPlugin:
         declared = sum(len(r["declared"]) for r in data["coverage"])
         tr.write_line(f"error-code coverage: {declared - unobserved}/{declared} declared codes "
                       f"observed; reports in {out_dir}/conformance.{{json,md}}")
+
+
+def _first_violation(exc: BaseException) -> BaseException:
+    """Hypothesis groups distinct failures; report the first broken rule among them."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _first_violation(inner)
+            if isinstance(found, ContractViolation):
+                return found
+    return exc
 
 
 def markdown(data: dict[str, Any]) -> str:
