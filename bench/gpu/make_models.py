@@ -3,6 +3,7 @@
     python3 bench/gpu/make_models.py DIR [--skip-large]
 
 rand.gguf     random weights, d=64, 512 tokens: sampling paths for the differential
+odd.gguf      random weights, d=45, 300 tokens: sizes that are no multiple of a kernel tile
 tiny.gguf     conformance/models.py's tiny model when it can be built, else a copy of rand
 medium.gguf   d=512, 8192 tokens (16 MiB per tensor): large enough for the staged upload
 bench1g.gguf  d=4096, 32768 tokens: 1 GiB of weights, for load throughput and tokens/s
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.dir
     out.mkdir(parents=True, exist_ok=True)
     random_model(out / "rand.gguf", 64, 512, seed=1)
+    random_model(out / "odd.gguf", 45, 300, seed=4)  # partial tiles and blocks in the kernels
     if not conformance_tiny(out / "tiny.gguf"):
         shutil.copyfile(out / "rand.gguf", out / "tiny.gguf")
     tiled_model(out / "medium.gguf", 512, 8192, seed=2)

@@ -122,7 +122,7 @@ printf '0 0 24 Hello\n1 7 24 Hello\n' > "$big_cases"
 export cases wide_cases big_cases
 differential() {
   local rc=0 model c n same
-  for model in rand tiny medium bench1g; do
+  for model in rand odd tiny medium bench1g; do
     case $model in medium) c=$wide_cases ;; bench1g) c=$big_cases ;; *) c=$cases ;; esac
     "$DRIVER" streams "$HOST_LIB" "$M/$model.gguf" "$c" > "$WORK/diff_host_$model.txt" || return 1
     "$DRIVER" streams "$CUDA_LIB" "$M/$model.gguf" "$c" > "$WORK/diff_cuda_$model.txt" || return 1
