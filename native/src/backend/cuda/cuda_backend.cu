@@ -57,10 +57,17 @@ __global__ void __launch_bounds__(kRowsPerBlock)
   for (std::uint32_t i0 = 0; i0 < d; i0 += kTile) {
     const std::uint32_t width = min(static_cast<std::uint32_t>(kTile), d - i0);
     // Warp k loads rows k, k + kWarps, ...; its 32 lanes read 32 consecutive floats of a row.
-#pragma unroll 8
-    for (std::uint32_t r = warp; r < rows; r += kWarps) {
-      if (lane < width) tile[r][lane] = w[static_cast<std::size_t>(row0 + r) * d + i0 + lane];
+    // A compile-time trip count, fully unrolled: all of a warp's loads are issued before the
+    // first one is waited for (a step is bound by memory latency, not arithmetic).
+    constexpr int kLoads = kRowsPerBlock / kWarps;
+    float loaded[kLoads];  // registers: indexed only by unrolled constants
+#pragma unroll
+    for (int k = 0; k < kLoads; ++k) {
+      const std::uint32_t r = warp + k * kWarps;
+      loaded[k] = r < rows && lane < width ? w[static_cast<std::size_t>(row0 + r) * d + i0 + lane] : 0.0f;
     }
+#pragma unroll
+    for (int k = 0; k < kLoads; ++k) tile[warp + k * kWarps][lane] = loaded[k];
     if (threadIdx.x < width) xs[threadIdx.x] = x[i0 + threadIdx.x];
     __syncthreads();
     if (threadIdx.x < rows) {
