@@ -25,6 +25,7 @@ def _counters(caller):
 @example(nth=1, max_tokens=8)
 @example(nth=2, max_tokens=8)
 @example(nth=3, max_tokens=8)
+@example(nth=4, max_tokens=8)
 def test_nth_allocation_failure_is_declared_and_leak_free(caller, rules, models, nth, max_tokens):
     caller.trace.begin_example()
     caller.trace.rule("RES-fail-allocation")

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.isolated
 
 _EMB, _OUT, _TOKENS, _EOS = tiny.tiny_weights()
 PROMPTS = sorted(tiny.GREEDY_CASES)
+PROMPT_BYTES = b"Hello"
 
 
 def stream(caller: Caller, result: HandleRef, size: int = 256, grow: bool = False):
@@ -179,6 +180,8 @@ def test_residency_and_health_reflect_injected_faults(world, caller, rules):
     expect("cuda_check_device_health", health, True, "SEM-health-fault", "fresh context")
     caller.call("cuda_testing_inject_fault", ctx=world.ctx, fault=2)
     expect("cuda_check_vram_residency", residency, False, "SEM-residency-fault", "EVICT_WEIGHTS")
+    # Loading under the fault: the residency check inside the load may refuse it (declared code).
+    caller.call("cuda_load_model", ctx=world.ctx, model_path=bytes(world.models["tiny"]))
     caller.call("cuda_testing_inject_fault", ctx=world.ctx, fault=0)
     expect("cuda_check_vram_residency", residency, True, "SEM-residency-fault", "after NONE")
     caller.call("cuda_testing_inject_fault", ctx=world.ctx, fault=1)
@@ -186,6 +189,8 @@ def test_residency_and_health_reflect_injected_faults(world, caller, rules):
     o = caller.call("cuda_inference_next_token", result=world.result)
     if o.ret or o.code == 0:
         raise caller.violation("SEM-health-fault", "a lost device still produced a token")
+    caller.call("cuda_inference_start", model=world.model, prompt=PROMPT_BYTES, max_tokens=4,
+                temperature=0.0, seed=0)  # any outcome, but only a declared code
     caller.call("cuda_testing_inject_fault", ctx=world.ctx, fault=0)
     expect("cuda_check_device_health", health, True, "SEM-health-fault", "after NONE")
 
