@@ -147,7 +147,7 @@ def test_cancel_races_next_token(world, caller, rules, delay_pieces):
         barrier = threading.Barrier(2)
         codes: list[int] = []
 
-        def consume():
+        def consume(r=r, barrier=barrier, codes=codes):  # bound now: the thread runs this attempt's
             ec, buf = caller.ffi.new("int*", -1), caller.ffi.new("char[]", 256)
             barrier.wait()
             while caller.lib.cuda_inference_next_token(r.cdata, buf, 256, caller.ffi.NULL, ec):

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from bindings_support import ctx, lib, model, models, shim_library, tiny  # noqa: F401
+from bindings_support import shim_library
 
 import worker_ffi
-from worker_ffi import _generated as gen
 from worker_ffi._runtime import TOKEN_BUFFER_BYTES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +53,7 @@ def test_every_spec_function_is_bound() -> None:
         assert info.name == name
         assert info.codes == {worker_ffi.ERRORS[k].code for k in info.errors}
         if info.python_name == "close":
-            assert getattr(classes[info.receiver], "_destroy_name") == name
+            assert classes[info.receiver]._destroy_name == name
         else:
             assert callable(getattr(classes[info.receiver], info.python_name)), name
             doc = getattr(classes[info.receiver], info.python_name).__doc__

@@ -9,7 +9,6 @@ import threading
 import weakref
 
 import pytest
-from bindings_support import ctx, lib, model, models, tiny  # noqa: F401
 
 import worker_ffi
 

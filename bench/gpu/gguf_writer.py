@@ -51,7 +51,8 @@ class Layout:
         position = sum(len(p) for p in parts)
         data_offset = 0
         for name, ne, nbytes in tensors:
-            info = _string(name) + struct.pack("<I", len(ne)) + struct.pack(f"<{len(ne)}Q", *ne) + struct.pack("<I", TENSOR_F32)
+            info = (_string(name) + struct.pack("<I", len(ne)) + struct.pack(f"<{len(ne)}Q", *ne)
+                    + struct.pack("<I", TENSOR_F32))
             self.info_positions[name] = (position, position + len(info))
             self.data_offsets[name] = data_offset
             info += struct.pack("<Q", data_offset)
@@ -89,7 +90,7 @@ def write_declared(path: Path, metadata: dict[str, object], tensors: list[tuple[
         for dim in ne:
             n *= dim
         sizes.append(n)
-    layout = Layout(metadata, [(name, ne, n) for (name, ne), n in zip(tensors, sizes)])
+    layout = Layout(metadata, [(name, ne, n) for (name, ne), n in zip(tensors, sizes, strict=True)])
     with open(path, "wb") as f:
         f.write(layout.header)
         if fill_block is None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import struct
 import sys
 from pathlib import Path
 

@@ -65,7 +65,7 @@ cat "$RESULTS/machine.txt"
 PYDEPS="$WORK/pydeps"
 missing=$("$PY" - <<'EOF'
 import importlib.util
-print(" ".join(m for m in ["cffi", "pycparser", "pytest", "hypothesis", "numpy", "yaml", "jsonschema", "jinja2"]
+print(" ".join(m for m in ["cffi", "pycparser", "pytest", "hypothesis", "numpy", "yaml", "jsonschema", "jinja2", "gguf"]
                if importlib.util.find_spec(m) is None))
 EOF
 )
@@ -73,11 +73,11 @@ if [ -n "$missing" ] && compgen -G "bench/gpu/wheels/*.whl" > /dev/null; then
   echo "installing vendored wheels for: $missing"
   "$PY" -m pip install --quiet --no-index --no-deps --target "$PYDEPS" bench/gpu/wheels/*.whl \
     && export PYTHONPATH="$PYDEPS${PYTHONPATH:+:$PYTHONPATH}"
-  missing=$("$PY" -c 'import importlib.util as u; print(" ".join(m for m in ["cffi","pycparser","pytest","hypothesis","numpy","yaml","jsonschema","jinja2"] if u.find_spec(m) is None))')
+  missing=$("$PY" -c 'import importlib.util as u; print(" ".join(m for m in ["cffi","pycparser","pytest","hypothesis","numpy","yaml","jsonschema","jinja2","gguf"] if u.find_spec(m) is None))')
 fi
-# The gguf package writes test models; a stand-in of our own covers what they use of it.
+# The gguf package (carried as a wheel, see fetch_wheels.sh) writes the test models.
 if ! "$PY" -c 'import gguf' 2> /dev/null; then
-  export PYTHONPATH="$ROOT/bench/gpu/gguf_fallback${PYTHONPATH:+:$PYTHONPATH}"
+  missing="${missing:+$missing }gguf"
 fi
 echo "python packages missing: ${missing:-none}"
 

@@ -115,7 +115,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "std::min<std::size_t>(static_cast<std::size_t>(max_tokens) + 1, room)")),
     _m("detail-not-cleared", "a success leaves the previous failure's detail in place",
        ("src/core/boundary.hpp", "R call(const char* fn, int* error_code, R on_error, F&& body) noexcept {\n"
-        "  detail::message().clear();\n", "R call(const char* fn, int* error_code, R on_error, F&& body) noexcept {\n")),
+        "  detail::message().clear();\n",
+        "R call(const char* fn, int* error_code, R on_error, F&& body) noexcept {\n")),
     _m("tracked-bytes-leak", "freed device buffers are never subtracted from the tracked bytes",
        ("src/core/memory.cpp", "  g_tracked_bytes.fetch_sub(bytes_, std::memory_order_relaxed);\n", "")),
 )
