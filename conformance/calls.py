@@ -14,15 +14,14 @@ import math
 import os
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-from generator.model import Function, Param, Spec
 
 from conformance import isolation, stats
 from conformance.library import Library
 from conformance.rules import RuleBook
 from conformance.violations import ContractViolation
+from generator.model import Function, Param, Spec
 
 POISON_INT = -0x21524111  # 0xDEADBEEF as a signed int
 POISON_U64 = 0xA5A5A5A5A5A5A5A5

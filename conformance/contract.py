@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from generator.model import Spec
-
 from conformance.library import REPO, SPEC
+from generator.model import Spec
 
 
 @lru_cache(maxsize=1)

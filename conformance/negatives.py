@@ -14,9 +14,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from generator.model import Function, Param, Spec
-
 from conformance.calls import NULL
+from generator.model import Function, Param, Spec
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 

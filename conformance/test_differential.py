@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance import contract
 from conformance.calls import Caller
 from conformance.negatives import cases_for
 from conformance.world import NoDevice, World
-from conformance import contract
 
 pytestmark = [pytest.mark.differential, pytest.mark.isolated, pytest.mark.gpu]
 SPEC = contract.load()

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import settings
-from hypothesis.stateful import (Bundle, RuleBasedStateMachine, invariant, precondition, rule,
-                                 run_state_machine_as_test)
 from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from conformance import contract
 from conformance.calls import Caller, HandleRef

@@ -15,12 +15,11 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from generator.model import Function, Param
-
 from conformance import contract
 from conformance.calls import NULL, Caller, Forged, HandleRef, Outcome
 from conformance.negatives import Case, cases_for, inside_strategy, outside_strategy, ruled_params
 from conformance.world import World
+from generator.model import Function, Param
 
 SPEC = contract.load()
 CASES = cases_for(SPEC)

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.model import Function, Param
-
 from conformance.calls import OUT, Caller, Forged, HandleRef
+from generator.model import Function, Param
 
 # Values the spec cannot derive: a loadable model and a prompt. Everything else comes from
 # ranges and allowed values.

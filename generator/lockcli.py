@@ -140,7 +140,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
     from generator.render import stale_files
 
     root = Path(args.root)
-    date = args.date or dt.datetime.now(dt.timezone.utc).date().isoformat()
+    date = args.date or dt.datetime.now(dt.UTC).date().isoformat()
     if not _DATE.match(date):
         _err(f"--date {date!r}: expected YYYY-MM-DD")
         return EXIT_USAGE

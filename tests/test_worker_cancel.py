@@ -242,4 +242,7 @@ def test_exactly_one_terminal_event_under_cancel_races(w: WorkerUnderTest) -> No
                 assert events[-1][1]["code"] == "CANCELLED"
             outcomes[names[-1]] += 1
             cancel(c, job_id)  # after the end: still 202, nothing happens
-    assert outcomes["error"] > 0 and outcomes["end"] > 0, outcomes
+    # Which side wins each race depends on scheduling (a loaded CI machine can finish every
+    # short job first); the deterministic cases above pin both outcomes. Here every race must
+    # still end in exactly one terminal event.
+    assert outcomes["error"] + outcomes["end"] == 60, outcomes

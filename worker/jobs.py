@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import worker_ffi
@@ -146,7 +146,7 @@ class Runner:
             job.emit("started", {
                 "job_id": job.job_id,
                 "model": self.model_name,
-                "started_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                "started_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
                 "seed": req.seed,
             })
             terminal = self._decode(job, inference)

@@ -20,7 +20,7 @@ from typing import Any
 
 from worker_ffi import _generated as gen
 from worker_ffi._errors import ContractMismatchError, LibraryLoadError, LibraryNotFoundError
-from worker_ffi._runtime import LibraryBase, _bind_classes, specialise_library
+from worker_ffi._runtime import _bind_classes, specialise_library
 
 BACKENDS = ("host", "cuda")
 REPO = Path(__file__).resolve().parent.parent
