@@ -97,7 +97,7 @@ def native(session: nox.Session) -> None:
     """Build the host library and run the native test programs (ctest): the contract through
     the shared library, core units with a 20,000-file parser mutation fuzz, and the export check."""
     _install(session, "test", package=False)
-    _cmake(session, "host", "native/build/host")
+    _cmake(session, "host", "native/build/host", "-DWORKER_FFI_TESTS=ON")
     session.run("ctest", "--test-dir", "native/build/host", "--output-on-failure", external=True)
 
 
@@ -145,7 +145,7 @@ def asan(session: nox.Session) -> None:
     model files through the loader."""
     _install(session, "test")
     _cmake(session, "host", "native/build/asan", "-DWORKER_FFI_SANITIZE=address",
-           "-DWORKER_FFI_BENCH=OFF")
+           "-DWORKER_FFI_BENCH=OFF", "-DWORKER_FFI_TESTS=ON")
     session.run("ctest", "--test-dir", "native/build/asan", "--output-on-failure", external=True)
     # Python is not linked against libstdc++, so ASan's __cxa_throw interceptor needs it preloaded.
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "tests/test_native_fuzz.py",
@@ -162,7 +162,7 @@ def tsan(session: nox.Session) -> None:
     _install(session, "test", package=False)
     session.install(*GENERATOR_DEPS)
     _cmake(session, "host", "native/build/tsan", "-DWORKER_FFI_SANITIZE=thread",
-           "-DWORKER_FFI_BENCH=OFF")
+           "-DWORKER_FFI_BENCH=OFF", "-DWORKER_FFI_TESTS=ON")
     session.run("ctest", "--test-dir", "native/build/tsan", "--output-on-failure", external=True)
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "conformance/test_threads.py",
                 "conformance/test_lifecycle.py", "--lib", "native/build/tsan/libworker_ffi.so",

@@ -7,6 +7,8 @@ library or the project's build tree, so a library built elsewhere is checked the
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -55,4 +57,14 @@ class Library:
 
     @cached_property
     def device_count(self) -> int:
-        return int(self.lib.cuda_get_device_count()) if self.has("cuda_get_device_count") else 0
+        """Asked in a fresh process: querying a CUDA runtime initialises it, and a process
+        whose CUDA is initialised cannot fork children that use CUDA (the isolated tests fork),
+        so the test process itself never touches the device."""
+        probe = ("import sys; from cffi import FFI; ffi = FFI(); ffi.cdef('int cuda_get_device_count(void);');"
+                 "print(ffi.dlopen(sys.argv[1]).cuda_get_device_count())")
+        try:
+            out = subprocess.run([sys.executable, "-c", probe, os.fspath(self.path)], capture_output=True,
+                                 text=True, timeout=120, check=True).stdout
+        except (subprocess.SubprocessError, OSError):
+            return 0
+        return int(out.strip() or 0)

@@ -56,7 +56,12 @@ def main(argv: list[str]) -> int:
 
     load = tagged_json(results / "bench_load.log")
     ceilings = load.get("ceiling", [])
-    ceiling = max((max(c["to_file_sized_pinned_gbs"], c["to_pinned_lanes_gbs"]) for c in ceilings), default=None)
+    # The target's ceiling is the issue's: the file copied from the page cache into pinned memory
+    # (a file-sized buffer) by the best thread count. Copies into small reused buffers that stay
+    # in the CPU caches run faster; they are reported beside it as a stricter reference.
+    ceiling = max((c["to_file_sized_pinned_gbs"] for c in ceilings), default=None)
+    cache_resident = max((c["to_pinned_lanes_gbs"] for c in ceilings), default=None)
+    h2d = load["h2d"][0]["gbs"] if load.get("h2d") else None
     pageable = load["pageable"][0]["gbs"] if load.get("pageable") else None
     if load.get("load"):
         run = load["load"][0]
@@ -64,7 +69,9 @@ def main(argv: list[str]) -> int:
         checks["load_vs_host_ceiling"] = {
             "load_gbs_steady": steady, "load_gbs_first": first, "ceiling_gbs": ceiling,
             "ratio": ratio(steady, ceiling), "ratio_first_load": ratio(first, ceiling), "target": ">= 0.70",
-            "met": (ratio(steady, ceiling) or 0) >= 0.70, "ceiling_by_threads": ceilings,
+            "met": (ratio(steady, ceiling) or 0) >= 0.70,
+            "ratio_vs_cache_resident_copy": ratio(steady, cache_resident),
+            "ratio_vs_pinned_h2d": ratio(steady, h2d), "ceiling_by_threads": ceilings,
             "resident": run["resident"], "tracked_bytes_after_unload": run["tracked_bytes_after_unload"]}
         checks["load_vs_1mib_pageable"] = {
             "load_gbs_steady": steady, "pageable_gbs": pageable, "ratio": ratio(steady, pageable),
