@@ -15,7 +15,7 @@ from conformance import contract, isolation, report
 from conformance.calls import Caller
 from conformance.library import REPO, Library, default_library
 from conformance.rules import RuleBook
-from conformance.world import NoDevice, World
+from conformance.world import LazyWorld, NoDevice, World
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
             HealthCheck.data_too_large, HealthCheck.filter_too_much]
@@ -111,9 +111,9 @@ def world(caller, models, rules) -> World:
 
     try:
         isolation.run_forked(probe, rules, "building the fixtures (context, model, inference)")
-        w = World.build(caller, models)
     except NoDevice as exc:
         pytest.skip(str(exc))
+    w = LazyWorld(caller, models)
     yield w
     w.teardown()
 
@@ -144,5 +144,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
         return None
     rules = pyfuncitem.funcargs.get("rules") or RuleBook(pyfuncitem.funcargs["spec"])
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    isolation.run_forked(lambda: pyfuncitem.obj(**args), rules, pyfuncitem.name)
+
+    def body() -> None:
+        # Worlds are built here, in the child, before the test takes any baseline.
+        for value in args.values():
+            for w in value if isinstance(value, list) else [value]:
+                if isinstance(w, LazyWorld):
+                    w.build()
+        pyfuncitem.obj(**args)
+
+    isolation.run_forked(body, rules, pyfuncitem.name)
     return True

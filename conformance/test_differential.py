@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import contract
+from conformance import contract, isolation
 from conformance.calls import Caller
 from conformance.negatives import cases_for
-from conformance.world import NoDevice, World
+from conformance.world import LazyWorld, NoDevice, World
 
 pytestmark = [pytest.mark.differential, pytest.mark.isolated, pytest.mark.gpu]
 SPEC = contract.load()
@@ -21,10 +21,15 @@ def worlds(libraries, spec, rules, models, request):
     out = []
     for lib in libraries[:2]:
         caller = Caller(lib, spec, rules, test=request.node.nodeid)
+
+        def probe(caller: Caller = caller) -> None:  # in a child: the test process keeps off the device
+            World.build(caller, models).teardown()
+
         try:
-            out.append(World.build(caller, models))
+            isolation.run_forked(probe, rules, f"building the fixtures on {lib.label}")
         except NoDevice as exc:
             pytest.skip(str(exc))
+        out.append(LazyWorld(caller, models))
     return out
 
 

@@ -101,3 +101,30 @@ def _is_capacity(fn: Function, p: Param) -> bool:
 
 
 __all__ = ["OUT", "World", "NoDevice"]
+
+
+class LazyWorld:
+    """A World built on first use, which for isolated tests is inside the forked child.
+
+    The test process itself must never initialise the device: a CUDA runtime initialised in
+    a parent cannot be used by the children it forks (cudaErrorInitializationError), so a
+    world built in the parent would break every isolated test after it."""
+
+    def __init__(self, caller: Caller, models: dict[str, Path]) -> None:
+        self._args = (caller, models)
+        self._world: World | None = None
+
+    def build(self) -> World:
+        if self._world is None:
+            self._world = World.build(*self._args)
+        return self._world
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.build(), name)
+
+    def teardown(self) -> None:
+        if self._world is not None:
+            self._world.teardown()
+            self._world = None
