@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from generator.problems import Location
@@ -318,7 +319,7 @@ class Function:
     def signature_key(self) -> tuple[str, ...]:
         return (self.returns.ctype.c, *(p.ctype.c for p in self.params))
 
-    @property
+    @cached_property
     def handle_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.handle)
 
@@ -441,20 +442,31 @@ class Spec:
     changelog: tuple[ChangelogEntry, ...]
     contract_hash: str = field(default="")
 
-    def function(self, name: str) -> Function:
+    # Lookups are indexed once per model (frozen dataclasses still allow cached_property,
+    # which writes the instance dict directly), so renderers stay linear in the spec's size.
+    @cached_property
+    def _functions_by_name(self) -> dict[str, Function]:
+        return {fn.name: fn for fn in reversed(self.functions)}  # the first declaration wins
+
+    @cached_property
+    def _handles_by_name(self) -> dict[str, Handle]:
+        return {h.name: h for h in reversed(self.handles)}
+
+    @cached_property
+    def _functions_by_group(self) -> dict[str, tuple[Function, ...]]:
+        groups: dict[str, list[Function]] = {}
         for fn in self.functions:
-            if fn.name == name:
-                return fn
-        raise KeyError(name)
+            groups.setdefault(fn.group, []).append(fn)
+        return {g: tuple(fns) for g, fns in groups.items()}
+
+    def function(self, name: str) -> Function:
+        return self._functions_by_name[name]
 
     def handle(self, name: str) -> Handle:
-        for h in self.handles:
-            if h.name == name:
-                return h
-        raise KeyError(name)
+        return self._handles_by_name[name]
 
     def functions_in(self, group: str) -> tuple[Function, ...]:
-        return tuple(f for f in self.functions if f.group == group)
+        return self._functions_by_group.get(group, ())
 
     def by_role(self, role: str) -> Function:
         return next(f for f in self.functions if f.role == role)
@@ -495,9 +507,15 @@ class Spec:
     def python_methods(self, receiver: str | None) -> tuple[Function, ...]:
         """Functions exposed as methods of `receiver`'s class (None: the library object).
         Destroyers become `close()`; deprecated aliases are reachable as their target."""
-        return tuple(f for f in self.functions
-                     if f.destroys is None and f.alias_of is None
-                     and self.python_receiver(f) == receiver)
+        return self._python_methods_by_receiver.get(receiver, ())
+
+    @cached_property
+    def _python_methods_by_receiver(self) -> dict[str | None, tuple[Function, ...]]:
+        methods: dict[str | None, list[Function]] = {}
+        for f in self.functions:
+            if f.destroys is None and f.alias_of is None:
+                methods.setdefault(self.python_receiver(f), []).append(f)
+        return {r: tuple(fns) for r, fns in methods.items()}
 
     def python_stream(self, handle: str) -> Function | None:
         """The function that makes `handle` iterable: a bool-returning method of it that
