@@ -353,6 +353,18 @@ def returns(spec: Spec) -> Iterator[Problem]:
         if r.ctype.pointer and r.on_error == "NULL" and not r.nullable:
             yield _problem("LINT-on-error-type", f"{fn.name} returns NULL on error but its result "
                            "is not marked nullable", fn.location, path, "set `nullable: true`")
+        if r.values:
+            numbers = [v.value for v in r.values]
+            if not r.ctype.is_integer:
+                yield _problem("LINT-range-type", f"{fn.name}: result values on non-integer type "
+                               f"{r.ctype.c}", fn.location, path, "result values apply to integers")
+            if len(set(numbers)) != len(numbers) or len({v.name for v in r.values}) != len(numbers):
+                yield _problem("LINT-duplicate-name", f"{fn.name}: result values repeat a value or "
+                               "a name", fn.location, path, "list each value once")
+            if r.on_error is not None and _is_number(r.on_error) and float(r.on_error) in numbers:
+                yield _problem("LINT-on-error-type", f"{fn.name}: the error result {r.on_error} is "
+                               "also a success value", fn.location, path,
+                               "pick an error result outside the success values")
         if r.ctype.pointer and r.ownership is None:
             yield _problem("LINT-ownership-missing", f"{fn.name} returns a pointer without saying "
                            "who owns it", fn.location, path,

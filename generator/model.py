@@ -248,6 +248,7 @@ class Returns:
     false_means: str | None
     doc: str
     handle: str | None
+    values: tuple[AllowedValue, ...] = ()  # the closed set of integer results on success
 
 
 @dataclass(frozen=True)
@@ -482,6 +483,11 @@ class Spec:
         return tuple(h for h in self.handles if h.parent == handle)
 
     # -- Python bindings: names and placement derived once, read by the Python templates --
+
+    def return_value_macro(self, fn: Function, value: AllowedValue) -> str:
+        """`cuda_inference_stop_reason` value EOS -> `CUDA_INFERENCE_STOP_REASON_EOS`."""
+        short = fn.name.removeprefix(self.interface.c_prefix)
+        return f"{self.interface.c_prefix.upper()}{short.upper()}_{value.name}"
 
     def python_class(self, handle: str) -> str:
         """`CudaModel` -> `Model`: named after the group of the function that creates it."""

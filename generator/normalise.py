@@ -140,6 +140,7 @@ def _function(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], er
             ctype=rtype, ownership=r.get("ownership"), nullable=bool(r.get("nullable", False)),
             on_error=r.get("on_error"), false_means=r.get("false_means"), doc=r.get("doc", ""),
             handle=rtype.base if rtype.pointer and rtype.base in handles else None,
+            values=tuple(AllowedValue(v["value"], v["name"], v["doc"]) for v in r.get("values", [])),
         ),
         errors=tuple(d["errors"]),
         thread_safety=ThreadSafety(ts["class"], tuple(ts.get("sync_on", [])),
@@ -201,7 +202,9 @@ def _canonical_function(f: Function) -> dict[str, Any]:
         ],
         "returns": {"type": f.returns.ctype.c, "ownership": f.returns.ownership,
                     "nullable": f.returns.nullable, "on_error": f.returns.on_error,
-                    "false_means": f.returns.false_means, "doc": f.returns.doc},
+                    "false_means": f.returns.false_means, "doc": f.returns.doc,
+                    **({"values": [{"value": v.value, "name": v.name} for v in f.returns.values]}
+                       if f.returns.values else {})},
         "errors": sorted(f.errors),
         "thread_safety": {"class": f.thread_safety.cls, "sync_on": list(f.thread_safety.sync_on),
                           "concurrent_with": sorted(f.thread_safety.concurrent_with)},

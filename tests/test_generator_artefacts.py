@@ -48,9 +48,9 @@ def _cdef_ast() -> c_ast.FileAST:
     body = "\n".join(ln for ln in lines if not ln.lstrip().startswith("//"))
     body = body.split("*/", 1)[1]
     # cffi knows the standard integer types and bool; pycparser needs them spelled out.
-    prelude = "typedef unsigned long long uint64_t; typedef _Bool bool;\n"
+    prelude = "typedef unsigned long long uint64_t; typedef unsigned int uint32_t; typedef _Bool bool;\n"
     ast = pycparser.CParser().parse(prelude + body, "_cdef.h")
-    ast.ext = ast.ext[2:]
+    ast.ext = ast.ext[3:]
     return ast
 
 
