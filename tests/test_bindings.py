@@ -77,6 +77,23 @@ def test_context_model_and_health(lib: worker_ffi.Library, ctx: worker_ffi.Conte
     assert ctx.get_process_vram_usage() == 0
 
 
+def test_model_shape_and_stop_reasons(model: worker_ffi.Model) -> None:
+    from conformance import models
+
+    tokens = models.vocabulary()
+    assert model.get_vocab_size() == len(tokens)
+    assert model.get_context_length() == models.CONTEXT_LENGTH
+    with model.start("Hello", max_tokens=2, temperature=0.0, seed=1) as inf:
+        assert inf.stop_reason() == worker_ffi.StopReason.RUNNING
+        pieces = list(inf)
+        assert len(pieces) == 2 and inf.stop_reason() == worker_ffi.StopReason.MAX_TOKENS
+    with model.start("Hello", max_tokens=2048, temperature=0.0, seed=1) as inf:
+        text = "".join(inf)
+        assert inf.stop_reason() == worker_ffi.StopReason.EOS, text
+        inf.cancel()
+        assert inf.stop_reason() == worker_ffi.StopReason.CANCELLED
+
+
 def test_deprecated_alias_matches_its_target(lib: worker_ffi.Library,
                                              model: worker_ffi.Model) -> None:
     raw = lib._cuda_get_vram_usage(model._ptr)  # type: ignore[attr-defined]

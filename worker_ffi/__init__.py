@@ -39,6 +39,7 @@ from worker_ffi._generated import (
     Library,
     Model,
     ModelLoadFailedError,
+    StopReason,
     UnknownError,
     VramOomError,
     VramResidencyFailedError,
@@ -52,6 +53,6 @@ __all__ = [
     "ContractViolationError", "DeviceNotFoundError", "ErrorInfo", "Fault", "FunctionInfo",
     "Handle", "HandleClosedError", "Inference", "InferenceFailedError", "InvalidDeviceError",
     "InvalidParameterError", "KernelLaunchFailedError", "Library", "LibraryLoadError",
-    "LibraryNotFoundError", "Model", "ModelLoadFailedError", "UnknownError", "VramOomError",
+    "LibraryNotFoundError", "Model", "ModelLoadFailedError", "StopReason", "UnknownError", "VramOomError",
     "VramResidencyFailedError", "WorkerFfiError", "error_for", "exception_class", "load",
 ]

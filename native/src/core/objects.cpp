@@ -226,7 +226,14 @@ void Inference::step() {
   if (last) {
     decoder_.finish(pending_);
     ended_ = true;
+    ended_by_eos_ = token == model_.vocab().eos();
   }
+}
+
+int Inference::stop_reason() const noexcept {
+  if (cancelled_.load(std::memory_order_acquire)) return CUDA_INFERENCE_STOP_REASON_CANCELLED;
+  if (!ended_) return CUDA_INFERENCE_STOP_REASON_RUNNING;
+  return ended_by_eos_ ? CUDA_INFERENCE_STOP_REASON_EOS : CUDA_INFERENCE_STOP_REASON_MAX_TOKENS;
 }
 
 bool Inference::next_piece(char* out, int capacity, int* index) {

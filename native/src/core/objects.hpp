@@ -143,6 +143,8 @@ class Inference {
   // The next piece into out[0..capacity) (NUL-terminated); false at the end of the sequence.
   bool next_piece(char* out, int capacity, int* index);
   void cancel() noexcept { cancelled_.store(true, std::memory_order_release); }
+  // Why generation stopped (a CUDA_INFERENCE_STOP_REASON_* value of the header).
+  int stop_reason() const noexcept;
 
  private:
   void step();  // generates one token into pending_ (or ends the sequence)
@@ -160,6 +162,7 @@ class Inference {
   std::vector<float> logits_;   // host scratch
   std::uint32_t steps_ = 0;
   bool ended_ = false;          // EOS or budget reached; the decoder is flushed
+  bool ended_by_eos_ = false;   // ... and which of the two
   utf8::Decoder decoder_;
   std::string pending_;         // decoded, valid UTF-8 not yet handed out
   int pieces_ = 0;

@@ -45,6 +45,10 @@ void cuda_unload_model(core::Model& model) { model.context().unload(model); }
 
 uint64_t cuda_model_get_vram_usage(core::Model& model) { return model.weight_bytes(); }
 
+uint32_t cuda_model_get_vocab_size(core::Model& model) { return model.shape().n_vocab; }
+
+uint32_t cuda_model_get_context_length(core::Model& model) { return model.shape().context_length; }
+
 InferenceResult* cuda_inference_start(core::Model& model, const char* prompt, int max_tokens, float temperature,
                                       uint64_t seed) {
   return model.start(prompt, max_tokens, temperature, seed).handle();
@@ -55,6 +59,8 @@ bool cuda_inference_next_token(core::Inference& result, char* token_out, int tok
 }
 
 void cuda_inference_cancel(core::Inference& result) { result.cancel(); }
+
+int cuda_inference_stop_reason(core::Inference& result) { return result.stop_reason(); }
 
 void cuda_inference_free(core::Inference& result) { result.model().release(result); }
 
