@@ -165,10 +165,11 @@ def create_app(state: WorkerState) -> Starlette:
 
 
 def health_report(state: WorkerState) -> dict[str, Any]:
-    """M0-W-1320, limited to what the v1 bindings can report truthfully.
+    """M0-W-1320, limited to what the contract can report truthfully.
 
-    quant_kind, tokenizer_kind, vocab_size and context_length are not exposed by the contract,
-    so they are listed under ``not_reported`` instead of being guessed.
+    quant_kind and tokenizer_kind are not exposed by the contract (worker-tiny models are F32
+    with a byte-level tokenizer, but the library does not say so), so they are listed under
+    ``not_reported`` instead of being guessed.
     """
     resident = bool(state.model.check_vram_residency())
     device_ok = bool(state.ctx.check_device_health())
@@ -187,8 +188,10 @@ def health_report(state: WorkerState) -> dict[str, Any]:
         "backend": state.backend,
         "gpu_device": state.gpu_device,
         "busy": state.runner.active_job_id is not None,
+        "vocab_size": state.model.get_vocab_size(),
+        "context_length": state.model.get_context_length(),
         "contract_version": state.lib.contract_version(),
-        "not_reported": ["quant_kind", "tokenizer_kind", "vocab_size", "context_length"],
+        "not_reported": ["quant_kind", "tokenizer_kind"],
     }
     if problems:
         report["problems"] = problems

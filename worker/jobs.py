@@ -32,6 +32,13 @@ from .validation import ExecuteRequest
 
 log = logging.getLogger("worker.jobs")
 
+# The contract's stop reasons as M0-W-1312 names them in the `end` event. MAX_TOKENS covers the
+# model's context length too: the token budget is whichever of the two runs out first.
+STOP_REASONS = {
+    worker_ffi.StopReason.EOS: "EOS",
+    worker_ffi.StopReason.MAX_TOKENS: "MAX_TOKENS",
+}
+
 # Queue items are (event name, payload). "start_failed" carries the exception instead of a payload
 # and never reaches the wire: the HTTP layer answers it with a plain error response.
 Item = tuple[str, Any]
@@ -178,7 +185,10 @@ class Runner:
             while True:
                 piece = inference.next_token()
                 if piece is None:
-                    return end("MAX_TOKENS" if tokens_out >= req.max_tokens else "EOS")
+                    # The library knows why generation stopped; pieces are not tokens (a split
+                    # character spans several), so the count cannot tell.
+                    reason = worker_ffi.StopReason(inference.stop_reason())
+                    return end(STOP_REASONS[reason])
                 job.emit("token", {"t": piece, "i": tokens_out})
                 tokens_out += 1
                 if window:
