@@ -329,6 +329,11 @@ class Caller:
         if fn.returns.handle and o.ret is None and o.code is not None:
             raise self.violation(f"FN-{fn.name}-returns",
                                  f"{fn.name} reported OK but returned NULL")
+        allowed = {v.value for v in fn.returns.values}
+        if allowed and o.ret not in allowed:
+            raise self.violation(f"FN-{fn.name}-returns",
+                                 f"{fn.name} succeeded with result {self._show(o.ret)}, not one of "
+                                 f"its declared values {sorted(allowed)}")
         for p in fn.params:
             if p.direction != "out" or p.is_error_out or p.name not in o.outs:
                 continue

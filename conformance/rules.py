@@ -176,6 +176,12 @@ class RuleBook:
                   "token_index counts pieces from 0")
         self._add("SEM-cancel", self._key_location(cancel.location, "details"),
                   "after cancel, next_token returns false with CANCELLED; cancel is idempotent")
+        stop = spec.function("cuda_inference_stop_reason")
+        self._add("SEM-stop-reason", self._key_location(stop.location, "returns"),
+                  "the stop reason is RUNNING before the end, EOS or MAX_TOKENS as the reference "
+                  "model says at the end, CANCELLED after cancel")
+        self._add("SEM-model-shape", spec.function("cuda_model_get_vocab_size").location,
+                  "vocabulary size and context length are the model file's")
         self._add("SEM-vram-usage", spec.function("cuda_model_get_vram_usage").location,
                   "a loaded model reports the same non-zero bytes from load and from the getters")
         self._add("SEM-process-vram", spec.function("cuda_get_process_vram_usage").location,

@@ -8,12 +8,17 @@ import pytest
 from hypothesis import example, given, note
 from hypothesis import strategies as st
 
+from conformance import contract
 from conformance import models as tiny
 from conformance.calls import Buf, Caller, HandleRef
 
 pytestmark = pytest.mark.isolated
 
 _EMB, _OUT, _TOKENS, _EOS = tiny.tiny_weights()
+# The stop reasons, as the spec numbers them.
+_STOP = {v.name: v.value for v in contract.load().function("cuda_inference_stop_reason").returns.values}
+STOP_RUNNING, STOP_EOS, STOP_MAX_TOKENS, STOP_CANCELLED = (
+    _STOP["RUNNING"], _STOP["EOS"], _STOP["MAX_TOKENS"], _STOP["CANCELLED"])
 PROMPTS = sorted(tiny.GREEDY_CASES)
 PROMPT_BYTES = b"Hello"
 
@@ -62,10 +67,16 @@ def test_stream_matches_reference_oracle(world, caller, rules, prompt, max_token
     caller.trace.begin_example()
     note(f"oracle: reference_generate(prompt={prompt!r}, max_tokens={max_tokens}, "
          f"temperature={temperature!r}, seed={seed})")
-    _, want = tiny.reference_generate(_EMB, _OUT, _TOKENS, _EOS, prompt, max_tokens,
-                                      temperature, seed)
+    generated, want = tiny.reference_generate(_EMB, _OUT, _TOKENS, _EOS, prompt, max_tokens,
+                                              temperature, seed)
     result = start(caller, world.model, prompt.encode(), max_tokens, temperature, seed)
+    before = caller.call("cuda_inference_stop_reason", result=result).ret
     pieces, end = stream(caller, result)
+    reason = caller.call("cuda_inference_stop_reason", result=result).ret
+    expected = STOP_MAX_TOKENS if len(generated) == max_tokens else STOP_EOS
+    if before != STOP_RUNNING or reason != expected:
+        raise caller.violation("SEM-stop-reason", f"stop reason went {before} -> {reason}; the reference "
+                               f"model says {STOP_RUNNING} -> {expected} ({len(generated)} of {max_tokens} tokens)")
     indices = [i for i, _ in pieces]
     if end.code != 0:
         raise caller.violation("SEM-pieces-utf8", f"the stream ended with {caller.code_key(end.code)}")
@@ -135,6 +146,10 @@ def test_cancel_ends_the_stream_with_cancelled_idempotently(world, caller, rules
         if o.ret or caller.code_key(o.code) != "CANCELLED":
             raise caller.violation("SEM-cancel", f"after cancel #{attempt + 1} next_token gave "
                                    f"{o.ret} / {caller.code_key(o.code)}, expected false / CANCELLED")
+        reason = caller.call("cuda_inference_stop_reason", result=r).ret
+        if reason != STOP_CANCELLED:
+            raise caller.violation("SEM-stop-reason", f"after cancel the stop reason is {reason}, "
+                                   f"expected {STOP_CANCELLED} (CANCELLED)")
     caller.call("cuda_inference_free", result=r)
 
 
@@ -153,6 +168,11 @@ def test_usage_getters_report_real_sizes(world, caller, rules, models):
     if after - before != loaded:
         raise caller.violation("SEM-process-vram", f"loading {loaded} bytes moved the context's "
                                f"usage from {before} to {after}")
+    vocab = caller.call("cuda_model_get_vocab_size", model=model).ret
+    context = caller.call("cuda_model_get_context_length", model=model).ret
+    if (vocab, context) != (len(_TOKENS), tiny.CONTEXT_LENGTH):
+        raise caller.violation("SEM-model-shape", f"the model reports vocabulary {vocab} and context "
+                               f"{context}; its file says {len(_TOKENS)} and {tiny.CONTEXT_LENGTH}")
     r = start(caller, model, b"Hello", 64, 0.0, 0)
     running = caller.call("cuda_get_process_vram_usage", ctx=ctx).ret
     if running <= after:

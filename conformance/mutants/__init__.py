@@ -119,4 +119,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "R call(const char* fn, int* error_code, R on_error, F&& body) noexcept {\n")),
     _m("tracked-bytes-leak", "freed device buffers are never subtracted from the tracked bytes",
        ("src/core/memory.cpp", "  g_tracked_bytes.fetch_sub(bytes_, std::memory_order_relaxed);\n", "")),
+    _m("stop-reason-guessed", "every ended stream reports MAX_TOKENS, EOS included (the old worker's guess)",
+       (OBJECTS, "return ended_by_eos_ ? CUDA_INFERENCE_STOP_REASON_EOS : CUDA_INFERENCE_STOP_REASON_MAX_TOKENS;",
+        "return CUDA_INFERENCE_STOP_REASON_MAX_TOKENS;")),
+    _m("vocab-size-constant", "cuda_model_get_vocab_size returns a constant",
+       (IMPL, "return model.shape().n_vocab;", "return 256;")),
 )
