@@ -64,18 +64,23 @@ def test_corrupt_models_never_crash(seed_model: bytes, ctx: worker_ffi.Context,
                                     tmp_path: Path) -> None:
     path = tmp_path / "fuzz.gguf"
     baseline = ctx.get_process_vram_usage()
+    seen = {"files": 0, "refused": 0}
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(corrupted(seed_model))
     def run(blob: bytes) -> None:
         path.write_bytes(blob)
+        seen["files"] += 1
         try:
             model = ctx.load_model(str(path))
         except worker_ffi.ModelLoadFailedError as exc:
             assert exc.detail, "a rejected model must say why"
+            seen["refused"] += 1
         else:
             model.close()
         assert ctx.get_process_vram_usage() == baseline
 
     run()
+    print(f"loader fuzz: {seen['files']} files, {seen['refused']} refused with MODEL_LOAD_FAILED")
+    assert seen["files"] >= EXAMPLES and seen["refused"] > seen["files"] // 2
