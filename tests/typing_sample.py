@@ -34,10 +34,13 @@ def run(model_path: str) -> str:
         with ctx.load_model(model_path) as model:
             used: int = model.vram_bytes_used + model.get_vram_usage()
             resident: bool = model.check_vram_residency()
+            shape: tuple[int, int] = (model.get_vocab_size(), model.get_context_length())
             with model.start("hello", max_tokens=8, temperature=0.0, seed=1) as inf:
                 for piece in inf:
                     pieces.append(piece)
                 tail: str | None = inf.next_token()
+                ended = worker_ffi.StopReason(inf.stop_reason()) in (worker_ffi.StopReason.EOS,
+                                                                     worker_ffi.StopReason.MAX_TOKENS)
                 canceller = threading.Thread(target=inf.cancel)
                 canceller.start()
                 canceller.join()
@@ -49,7 +52,7 @@ def run(model_path: str) -> str:
                 pass
         closed: bool = model.closed
     detail: str = lib.last_error_detail()
-    del version, devices, message, row, before, usage, healthy, used, resident, tail, closed, detail
+    del version, devices, message, row, before, usage, healthy, used, resident, shape, tail, ended, closed, detail
     return "".join(pieces)
 
 
