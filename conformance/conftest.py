@@ -26,7 +26,6 @@ settings.register_profile("dev", max_examples=100, deadline=None, print_blob=Tru
                           suppress_health_check=_SLOW_OK, stateful_step_count=40)
 settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True,
                           suppress_health_check=_SLOW_OK, stateful_step_count=80)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +43,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # --hypothesis-profile wins, then $HYPOTHESIS_PROFILE, then `ci`. Loaded here, not at import:
+    # this conftest is imported after Hypothesis' plugin applied the command-line profile.
+    settings.load_profile(config.getoption("hypothesis_profile", None)
+                          or os.environ.get("HYPOTHESIS_PROFILE", "ci"))
     config.addinivalue_line("markers", "gpu: needs a usable device (skipped when there is none)")
     config.addinivalue_line("markers", "isolated: runs in a forked child; a crash is a finding")
     config.addinivalue_line("markers", "differential: needs two libraries (--lib A --lib B)")
