@@ -13,7 +13,7 @@ _WRITTEN_RANK = {"always": 2, "on_success": 1, "when_true": 1, None: 0}
 _FN_KEYS = frozenset({"name", "group", "since", "role", "doc", "details", "params", "returns",
                       "errors", "thread_safety", "alias_of", "deprecated", "requirements",
                       "notes"})
-_RETURN_KEYS = frozenset({"type", "ownership", "nullable", "on_error", "false_means", "doc"})
+_RETURN_KEYS = frozenset({"type", "ownership", "nullable", "on_error", "false_means", "doc", "values"})
 _TS_KEYS = frozenset({"class", "sync_on", "concurrent_with"})
 _PARAM_KEYS = frozenset({"name", "type", "direction", "nullable", "ownership", "doc", "range",
                          "allowed", "on_violation", "len", "utf8", "min_bytes", "written"})
@@ -93,9 +93,25 @@ def _returns(d: Differ, name: str, o: dict[str, Any], n: dict[str, Any]) -> None
                else "FN-return-ownership-changed", sym, (*p, "ownership"), ow, nw,
                f"{ow} -> {nw}")
     d.field("FN-return-on-error-changed", sym, p, o, n, "on_error")
+    _return_values(d, sym, p, o.get("values", []), n.get("values", []))
     d.field("FN-return-false-means-changed", sym, p, o, n, "false_means")
     d.field("FN-doc-changed", sym, p, o, n, "doc")
     d.unclassified(sym, p, o, n, _RETURN_KEYS)
+
+
+def _return_values(d: Differ, sym: str, p: tuple[str, ...], o: list[dict[str, Any]],
+                   n: list[dict[str, Any]]) -> None:
+    old = {v["value"]: v["name"] for v in o}
+    new = {v["value"]: v["name"] for v in n}
+    vp = (*p, "values")
+    for value, name in new.items():
+        if value not in old:
+            d.emit("FN-return-values-added", sym, vp, None, value, f"may now return {value} ({name})")
+        elif old[value] != name:
+            d.emit("FN-return-value-renamed", sym, vp, old[value], name, f"{value}: {old[value]} -> {name}")
+    for value, name in old.items():
+        if value not in new:
+            d.emit("FN-return-values-removed", sym, vp, value, None, f"no longer returns {value} ({name})")
 
 
 def _errors(d: Differ, name: str, o: list[str], n: list[str],
