@@ -30,8 +30,17 @@ def run_lints(spec: Spec) -> list[Problem]:
             subject = p.path[1] if len(p.path) > 1 and p.path[0] == "functions" else None
             fn_name = spec.functions[subject].name if isinstance(subject, int) else None
             if (fn_name, p.rule) not in waived:
-                problems.append(p)
+                problems.append(_pinpoint(spec, p))
     return problems
+
+
+def _pinpoint(spec: Spec, p: Problem) -> Problem:
+    """Point at the exact node the path names (an item of `errors:`, a key), not at the
+    enclosing function, when the source knows where it is."""
+    exact = spec.locations.get(p.path) if spec.locations else None
+    if exact is None or exact == p.location:
+        return p
+    return Problem(p.rule, p.message, exact, p.path, p.hint)
 
 
 def _fpath(spec: Spec, fn: Function, *rest: str | int) -> tuple[str | int, ...]:

@@ -442,6 +442,8 @@ class Spec:
     exceptions: tuple[ExceptionEntry, ...]
     changelog: tuple[ChangelogEntry, ...]
     contract_hash: str = field(default="")
+    # Where each node of the source sits (path -> location); not part of the contract.
+    locations: Any = field(default=None, compare=False, repr=False)
 
     # Lookups are indexed once per model (frozen dataclasses still allow cached_property,
     # which writes the instance dict directly), so renderers stay linear in the spec's size.

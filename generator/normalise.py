@@ -63,6 +63,7 @@ def normalise(raw: RawSpec) -> Spec:
         ),
     )
     object.__setattr__(spec, "contract_hash", contract_hash(spec))
+    object.__setattr__(spec, "locations", raw.locations)
     return spec
 
 

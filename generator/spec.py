@@ -5,23 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.lints import run_lints
-from generator.loader import load_and_validate
+from generator.loader import load_raw, validate_schema
 from generator.model import Spec
 from generator.normalise import normalise
-from generator.problems import SpecError
+from generator.problems import Location, Problem, SpecError
 
 DEFAULT_SPEC = "spec/worker_ffi.yaml"
 
 
 def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
-    raw = load_and_validate(path)
+    raw = load_raw(path)
+    schema_problems = validate_schema(raw)
     try:
         spec = normalise(raw)
+    except (KeyError, TypeError, AttributeError, IndexError):
+        # The structure is too broken to build a model from; the schema problems say why.
+        raise SpecError(schema_problems) from None
     except ValueError as exc:  # a C type the schema pattern let through but the parser refuses
-        from generator.problems import Location, Problem
-
-        raise SpecError([Problem("SPEC-invalid-value", str(exc), Location(str(path), 1, 1))]) from None
-    problems = run_lints(spec)
+        raise SpecError([*schema_problems,
+                         Problem("SPEC-invalid-value", str(exc), Location(str(path), 1, 1))]) from None
+    # Semantic lints run even when the schema found problems, as long as a model could be built,
+    # so one run reports everything; a node the schema already rejected is not reported twice.
+    broken = [p.path for p in schema_problems]
+    lint_problems = [p for p in run_lints(spec)
+                     if not any(p.path[:len(b)] == b for b in broken)]
+    problems = [*schema_problems, *lint_problems]
     if problems:
         raise SpecError(problems)
     return spec

@@ -42,9 +42,9 @@ CASES = [
     ("duplicate-error-value", "    - {name: CUDA_ERROR_CANCELLED, value: 9,", "    - {name: CUDA_ERROR_CANCELLED, value: 8,",
      "LINT-duplicate-error-value", "CUDA_ERROR_CANCELLED, value: 8"),
     ("unknown-error", "    errors: [INVALID_DEVICE, DEVICE_NOT_FOUND, VRAM_OOM, UNKNOWN]",
-     "    errors: [INVALID_DEVICE, DEVICE_NOTFOUND, VRAM_OOM, UNKNOWN]", "LINT-unknown-error", "- name: cuda_init"),
+     "    errors: [INVALID_DEVICE, DEVICE_NOTFOUND, VRAM_OOM, UNKNOWN]", "LINT-unknown-error", "DEVICE_NOTFOUND"),
     ("no-destroyer", "    destroyed_by: cuda_unload_model", "    destroyed_by: cuda_unload_modle",
-     "LINT-handle-no-destroyer", "- name: CudaModel"),
+     "LINT-handle-no-destroyer", "cuda_unload_modle"),
     ("destroyer-not-nullable",
      "      - {name: ctx, type: \"CudaContext*\", direction: in, nullable: true, ownership: transferred,",
      "      - {name: ctx, type: \"CudaContext*\", direction: in, ownership: transferred,",
@@ -61,14 +61,14 @@ CASES = [
     ("range-empty", "range: {min: 1, max: 2048},", "range: {min: 4096, max: 2048},",
      "LINT-range-empty", "name: max_tokens"),
     ("thread-safety-unknown-function", "concurrent_with: [cuda_inference_cancel]}",
-     "concurrent_with: [cuda_inference_abort]}", "LINT-thread-safety-reference", "- name: cuda_inference_next_token"),
+     "concurrent_with: [cuda_inference_abort]}", "LINT-thread-safety-reference", "cuda_inference_abort"),
     ("fallible-no-errors", "    errors: [INVALID_PARAMETER, UNKNOWN]\n    thread_safety: {class: externally_synchronized, sync_on: [result], concurrent_with: [cuda_inference_next_token]}",
      "    errors: []\n    thread_safety: {class: externally_synchronized, sync_on: [result], concurrent_with: [cuda_inference_next_token]}",
-     "LINT-fallible-no-errors", "- name: cuda_inference_cancel"),
+     "LINT-fallible-no-errors", "errors: []\n    thread_safety: {class: externally_synchronized, sync_on: [result], concurrent_with"),
     ("unmarked-alias", "    alias_of: cuda_model_get_vram_usage\n", "", "LINT-unmarked-alias", "- name: cuda_get_vram_usage"),
-    ("dangling-parent", "    parent: CudaContext\n", "    parent: CudaCtx\n", "LINT-dangling-reference", "- name: CudaModel"),
+    ("dangling-parent", "    parent: CudaContext\n", "    parent: CudaCtx\n", "LINT-dangling-reference", "parent: CudaCtx"),
     ("bool-ambiguous", "    returns: {type: bool, false_means: \"the device is unhealthy; the detail message says why\",",
-     "    returns: {type: bool,", "LINT-bool-ambiguous", "- name: cuda_check_device_health"),
+     "    returns: {type: bool,", "LINT-bool-ambiguous", "returns: {type: bool,\n              on_error: \"false\", doc: \"true when the device is healthy"),
     ("duplicate-yaml-key", "    since: 1.0.0\n    doc: Destroy a context", "    since: 1.0.0\n    since: 1.0.0\n    doc: Destroy a context",
      "SPEC-duplicate-key", "since: 1.0.0\n    doc: Destroy a context"),
 ]
@@ -147,3 +147,16 @@ def test_cli_reports_bad_input_with_exit_2_and_no_traceback(tmp_path: Path, cont
     assert "Traceback" not in proc.stderr
     assert f"error[{rule}]" in proc.stderr
     assert str(path) in proc.stderr
+
+
+def test_schema_and_lint_problems_are_reported_together(tmp_path: Path) -> None:
+    text = _mutate("thread_safety: {class: safe}\n\n  - name: cuda_destroy",
+                   "thread_safety: {class: saf}\n\n  - name: cuda_destroy")
+    text = text.replace("errors: [INVALID_PARAMETER, MODEL_LOAD_FAILED,", "errors: [INVALID_PARAMETER, MODEL_LOAD_FALED,")
+    path = tmp_path / "both.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    found = {(p.rule, p.location.line) for p in info.value.problems}
+    assert ("SPEC-invalid-value", _line_of(text, "class: saf}")) in found
+    assert ("LINT-unknown-error", _line_of(text, "MODEL_LOAD_FALED")) in found
