@@ -199,6 +199,9 @@ class RuleBook:
         fail = spec.function("cuda_testing_fail_allocation")
         self._add("RES-fail-allocation", self._key_location(fail.location, "details"),
                   "a failed allocation gives VRAM_OOM, a NULL out-handle and no leak")
+        internal = spec.function("cuda_testing_fail_call")
+        self._add("RES-internal-failure", self._key_location(internal.location, "details"),
+                  "an internal failure gives UNKNOWN with a detail, the error result and no leak")
         self._add("THR-cancel-races-next-token", self._key_location(cancel.location, "thread_safety"),
                   "cancel may run concurrently with next_token on the same handle")
         self._add("THR-independent-contexts", self._key_location(

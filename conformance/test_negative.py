@@ -122,6 +122,37 @@ def test_valid_call_succeeds_with_and_without_error_code(fn: Function, caller: C
                                f"{fn.name} returned NULL when error_code was NULL")
 
 
+# Functions whose error channel declares UNKNOWN: an internal failure must come out as that.
+INTERNAL_FAILURE_TARGETS = [f for f in SPEC.functions if f.has_error_channel and "UNKNOWN" in f.errors]
+
+
+@pytest.mark.parametrize("fn", INTERNAL_FAILURE_TARGETS, ids=lambda f: f.name)
+def test_internal_failure_is_unknown_and_leaves_nothing(fn: Function, caller: Caller, rules,
+                                                        request) -> None:
+    """cuda_testing_fail_call(1) makes the next fallible call fail inside the library; the
+    boundary must report UNKNOWN with a detail, return the error result, and leave no handle
+    or device byte behind."""
+    world = _world(request, fn)
+    if fn.creates == "CudaContext" and caller.library.device_count == 0:
+        pytest.skip("no GPU: cuda_get_device_count() is 0")
+    args = _args(fn, world, caller)
+    before = (caller.call("cuda_testing_tracked_bytes").ret, caller.call("cuda_testing_live_handles").ret)
+    caller.call("cuda_testing_fail_call", nth=1)
+    o = caller.call(fn.name, **args)  # the wrapper checks the error result and the detail
+    if caller.code_key(o.code) != "UNKNOWN":
+        raise caller.violation("RES-internal-failure", f"{fn.name} with an injected internal failure "
+                               f"reported {caller.code_key(o.code)}, expected UNKNOWN")
+    after = (caller.call("cuda_testing_tracked_bytes").ret, caller.call("cuda_testing_live_handles").ret)
+    if after != before:
+        raise caller.violation("RES-internal-failure", f"the failed {fn.name} moved (bytes, handles) "
+                               f"from {before} to {after}")
+    # Disarmed by firing: the same call now succeeds.
+    o = caller.call(fn.name, **args)
+    if o.code != 0:
+        raise caller.violation("RES-internal-failure", f"after the injected failure fired, {fn.name} "
+                               f"still failed with {caller.code_key(o.code)}")
+
+
 @pytest.mark.parametrize("fn,p", RULED, ids=lambda x: getattr(x, "name", None))
 def test_outside_rule_is_rejected(fn: Function, p: Param, caller: Caller, rules, request) -> None:
     world = _world(request, fn)

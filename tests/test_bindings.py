@@ -177,6 +177,15 @@ def test_vram_oom_is_a_memory_error(lib: worker_ffi.Library, ctx: worker_ffi.Con
     assert ctx.get_process_vram_usage() == 0
 
 
+def test_internal_failure_is_unknown_error(lib: worker_ffi.Library, model: worker_ffi.Model) -> None:
+    lib.testing_fail_call(1)
+    with pytest.raises(worker_ffi.UnknownError) as info:
+        model.check_vram_residency()
+    _fields(info.value, "UNKNOWN", "cuda_check_vram_residency")
+    assert "injected internal failure" in info.value.detail
+    assert model.check_vram_residency() is True  # fired once, then disarmed
+
+
 def test_model_load_failed(ctx: worker_ffi.Context, models: Path) -> None:
     for name in ("bad_magic.gguf", "truncated_header.gguf", "does_not_exist.gguf"):
         with pytest.raises(worker_ffi.ModelLoadFailedError) as info:

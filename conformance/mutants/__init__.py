@@ -122,6 +122,10 @@ MUTANTS: tuple[Mutant, ...] = (
     _m("stop-reason-guessed", "every ended stream reports MAX_TOKENS, EOS included (the old worker's guess)",
        (OBJECTS, "return ended_by_eos_ ? CUDA_INFERENCE_STOP_REASON_EOS : CUDA_INFERENCE_STOP_REASON_MAX_TOKENS;",
         "return CUDA_INFERENCE_STOP_REASON_MAX_TOKENS;")),
+    _m("internal-failure-misreported", "an unexpected internal exception is reported as INFERENCE_FAILED",
+       ("src/core/boundary.hpp",
+        "  } catch (const std::exception& e) {\n    record(fn, e.what());\n    return CUDA_ERROR_UNKNOWN;",
+        "  } catch (const std::exception& e) {\n    record(fn, e.what());\n    return CUDA_ERROR_INFERENCE_FAILED;")),
     _m("vocab-size-constant", "cuda_model_get_vocab_size returns a constant",
        (IMPL, "return model.shape().n_vocab;", "return 256;")),
 )

@@ -1,6 +1,27 @@
 #include "core/boundary.hpp"
 
+#include <atomic>
+#include <stdexcept>
+
 namespace worker::boundary {
+
+namespace call_faults {
+namespace {
+std::atomic<int> g_countdown{0};
+}  // namespace
+
+void arm(int nth) noexcept { g_countdown.store(nth, std::memory_order_relaxed); }
+
+void count() {
+  int left = g_countdown.load(std::memory_order_relaxed);
+  if (left <= 0) return;  // the common case: no fault armed
+  // Compare-exchange so that concurrent calls each consume exactly one step.
+  while (left > 0 && !g_countdown.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {
+  }
+  if (left == 1) throw std::logic_error("injected internal failure (cuda_testing_fail_call)");
+}
+}  // namespace call_faults
+
 namespace detail {
 
 std::string& message() noexcept {

@@ -16,6 +16,14 @@
 
 namespace worker::boundary {
 
+// Test-only fault (cuda_testing_fail_call): the nth fallible call from now on fails inside the
+// boundary with an unexpected internal exception, which must come out as CUDA_ERROR_UNKNOWN.
+namespace call_faults {
+void arm(int nth) noexcept;
+// Throws std::logic_error when the countdown reaches this call; one relaxed load otherwise.
+void count();
+}  // namespace call_faults
+
 namespace detail {
 // The thread-local detail message (cuda_last_error_detail).
 std::string& message() noexcept;
@@ -53,6 +61,7 @@ template <class R, class F>
 R call(const char* fn, int* error_code, R on_error, F&& body) noexcept {
   detail::message().clear();
   try {
+    call_faults::count();
     R result = std::forward<F>(body)();
     detail::set_code(error_code, CUDA_SUCCESS);
     return result;
@@ -66,6 +75,7 @@ template <class F>
 void call_void(const char* fn, int* error_code, F&& body) noexcept {
   detail::message().clear();
   try {
+    call_faults::count();
     std::forward<F>(body)();
     detail::set_code(error_code, CUDA_SUCCESS);
   } catch (...) {

@@ -82,6 +82,8 @@ bool cuda_check_device_health(core::Context& ctx) {
 
 void cuda_testing_fail_allocation(int nth) { core::allocation_faults::arm(nth); }
 
+void cuda_testing_fail_call(int nth) { boundary::call_faults::arm(nth); }
+
 void cuda_testing_inject_fault(core::Context& ctx, int fault) { ctx.inject_fault(fault); }
 
 uint64_t cuda_testing_tracked_bytes() { return core::tracked_bytes(); }
