@@ -104,6 +104,35 @@ def test_error_detail_is_per_thread(world, caller, rules):
                 bad.append((fn.name, fail, text))
         return bad
 
+    # First a fixed interleaving, so a shared detail is caught on every run: A fails, B succeeds
+    # (which clears B's detail), then A reads its detail, which must still be A's failure.
+    fn = fallible[0]
+    native = getattr(caller.lib, fn.name)
+    live = world.live(fn.handle_params[0].handle).cdata
+    extra = [ffi.new("int*")] if fn.has_error_channel else []
+    a_failed, b_done, seen = threading.Event(), threading.Event(), []
+
+    def thread_a() -> None:
+        native(ffi.NULL, *extra)
+        a_failed.set()
+        b_done.wait(10)
+        seen.append(ffi.string(detail()))
+
+    def thread_b() -> None:
+        a_failed.wait(10)
+        native(live, *extra)
+        b_done.set()
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    if not seen or not seen[0].startswith(fn.name.encode()):
+        raise caller.violation("THR-cuda_last_error_detail-safe",
+                               f"thread A's failed {fn.name} left detail {seen[:1]!r} after thread B's "
+                               "successful call: the detail is not per thread")
+
     bad = [b for r in hammer(THREADS, body) for b in r]
     if bad:
         raise caller.violation("THR-cuda_last_error_detail-safe",
