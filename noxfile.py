@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["check", "lint", "typecheck", "tests", "conformance"]
+nox.options.sessions = ["check", "lint", "typecheck", "tests", "conformance"]  # `nox` alone: the quick set
 nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).parent
@@ -139,7 +139,7 @@ def _preload(session: nox.Session, *libs: str) -> str:
     return " ".join(paths)
 
 
-@nox.session
+@nox.session(tags=["ci"])
 def asan(session: nox.Session) -> None:
     """ASan+UBSan build of the host library: native tests, then 10,000 Hypothesis-made corrupt
     model files through the loader."""
@@ -155,7 +155,7 @@ def asan(session: nox.Session) -> None:
                      "WORKER_FFI_FUZZ_EXAMPLES": "10000"})
 
 
-@nox.session
+@nox.session(tags=["ci"])
 def tsan(session: nox.Session) -> None:
     """TSan build of the host library: native tests, then the conformance thread-safety and
     lifecycle tests under TSan (a reported race fails the run)."""
@@ -171,7 +171,7 @@ def tsan(session: nox.Session) -> None:
                      "TSAN_OPTIONS": "halt_on_error=1 exitcode=66"})
 
 
-@nox.session
+@nox.session(tags=["ci"])
 def mutants(session: nox.Session) -> None:
     """Build every drifted variant of the host library (conformance/mutants/) and prove the
     conformance suite catches each one."""
