@@ -20,21 +20,19 @@ EXIT_OK, EXIT_ERROR, EXIT_SPEC, EXIT_STALE, EXIT_BREAKING = 0, 1, 2, 4, 8
 
 
 def rendered_artefacts(spec: Spec, root: Path) -> dict[str, str]:
+    """Every artefact's text. The header is rendered first because the lock document prints
+    its sha256; it is rendered once."""
     from generator.lockstate import lock_state
-
-    header_only = render_all(spec, {"lock": None, "header_sha256": ""}, _header_artefacts())
-    header_text = next(iter(header_only.values()))
-    context = {
-        "lock": lock_state(spec, root),
-        "header_sha256": hashlib.sha256(header_text.encode("utf-8")).hexdigest(),
-    }
-    return render_all(spec, context)
-
-
-def _header_artefacts() -> list:  # type: ignore[type-arg]
     from generator.render import ARTEFACTS
 
-    return [ARTEFACTS[0]]
+    header_path = spec.interface.header.path
+    header = render_all(spec, {}, [a for a in ARTEFACTS if a.target(spec) == header_path])
+    context = {
+        "lock": lock_state(spec, root),
+        "header_sha256": hashlib.sha256(header[header_path].encode("utf-8")).hexdigest(),
+    }
+    rest = [a for a in ARTEFACTS if a.target(spec) != header_path]
+    return {**header, **render_all(spec, context, rest)}
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

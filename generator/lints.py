@@ -4,9 +4,10 @@ named functions, with a reason that the lock document prints."""
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from generator.model import Function, Param, Spec
 from generator.problems import Location, Problem
@@ -474,9 +475,6 @@ _KNOWN_RULES = (
 )
 
 
-def _suggest(name: str, choices: object) -> str:
-    import difflib
-
-    options = sorted(str(c) for c in choices)  # type: ignore[attr-defined]
-    close = difflib.get_close_matches(name, options, n=1)
+def _suggest(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(choices), n=1)
     return f"did you mean {close[0]!r}?" if close else "check the spelling"

@@ -161,11 +161,3 @@ def _schema_problems(raw: RawSpec, err: jsonschema.ValidationError, path: Path) 
                         "see spec/schema.json for the accepted form")]
     return [Problem("SPEC-schema", err.message, raw.where(path), path,
                     "see spec/schema.json for this field")]
-
-
-def load_and_validate(file: str | FsPath) -> RawSpec:
-    raw = load_raw(file)
-    problems = validate_schema(raw)
-    if problems:
-        raise SpecError(problems)
-    return raw

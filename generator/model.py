@@ -75,10 +75,6 @@ class CType:
         return _C_INT_LIMITS.get(self.base) if not self.pointer else None
 
     @property
-    def pointee(self) -> CType:
-        return CType(self.base, self.const, False)
-
-    @property
     def python_type(self) -> str:
         """The Python annotation of a value of this type crossing the bindings."""
         if self.is_string:
