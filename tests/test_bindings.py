@@ -90,6 +90,9 @@ def test_model_shape_and_stop_reasons(model: worker_ffi.Model) -> None:
     with model.start("Hello", max_tokens=2048, temperature=0.0, seed=1) as inf:
         text = "".join(inf)
         assert inf.stop_reason() == worker_ffi.StopReason.EOS, text
+        inf.cancel()  # after the end: the reason stays
+        assert inf.stop_reason() == worker_ffi.StopReason.EOS
+    with model.start("Hello", max_tokens=2048, temperature=0.0, seed=1) as inf:
         inf.cancel()
         assert inf.stop_reason() == worker_ffi.StopReason.CANCELLED
 

@@ -231,9 +231,11 @@ void Inference::step() {
 }
 
 int Inference::stop_reason() const noexcept {
+  // Why generation stopped: a cancel that arrives after the last token was generated does not
+  // rewrite that (the caller may already have seen the end of the stream).
+  if (ended_) return ended_by_eos_ ? CUDA_INFERENCE_STOP_REASON_EOS : CUDA_INFERENCE_STOP_REASON_MAX_TOKENS;
   if (cancelled_.load(std::memory_order_acquire)) return CUDA_INFERENCE_STOP_REASON_CANCELLED;
-  if (!ended_) return CUDA_INFERENCE_STOP_REASON_RUNNING;
-  return ended_by_eos_ ? CUDA_INFERENCE_STOP_REASON_EOS : CUDA_INFERENCE_STOP_REASON_MAX_TOKENS;
+  return CUDA_INFERENCE_STOP_REASON_RUNNING;
 }
 
 bool Inference::next_piece(char* out, int capacity, int* index) {
