@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from generator import __version__
+from generator import __version__, rust
 from generator.model import Spec
 
 REGENERATE = "ffispec generate"
@@ -25,7 +25,7 @@ class Artefact:
 
     path: Callable[[Spec], str]
     template: str | None
-    comment: str  # "c", "hash", "html", or "none" (JSON and other formats without comments)
+    comment: str  # "c", "hash", "rust", "html", or "none" (JSON and other formats without comments)
     static_source: str | None = None  # copied verbatim from the package instead of rendered
 
     def target(self, spec: Spec) -> str:
@@ -41,6 +41,11 @@ ARTEFACTS: list[Artefact] = [
     Artefact(lambda s: "worker_ffi/_ffi_build.py", "ffi_build.py.j2", "hash"),
     Artefact(lambda s: "coordination/FFI_INTERFACE_LOCKED.md", "locked.md.j2", "html"),
     Artefact(lambda s: "spec/schema.json", None, "none", static_source="schema.json"),
+    Artefact(lambda s: f"{rust.crate_dir(s)}/Cargo.toml", "rust/Cargo.toml.j2", "hash"),
+    Artefact(lambda s: f"{rust.crate_dir(s)}/build.rs", "rust/build.rs.j2", "rust"),
+    Artefact(lambda s: f"{rust.crate_dir(s)}/src/lib.rs", "rust/lib.rs.j2", "rust"),
+    Artefact(lambda s: f"{rust.crate_dir(s)}/src/raw.rs", "rust/raw.rs.j2", "rust"),
+    Artefact(lambda s: f"{rust.crate_dir(s)}/src/error.rs", "rust/error.rs.j2", "rust"),
 ]
 
 
@@ -83,6 +88,10 @@ def environment() -> jinja2.Environment:
     env.filters["wrap"] = _wrap
     env.filters["c_string"] = _c_string
     env.filters["md"] = _md_cell
+    env.filters["rust_doc"] = rust.doc_lines
+    env.filters["rust_str"] = rust.string_literal
+    env.filters["rust_ident"] = rust.ident
+    env.filters["camel"] = rust.camel
     return env
 
 
@@ -98,6 +107,8 @@ def banner(spec: Spec, style: str, regenerate: str = REGENERATE) -> str:
         return "/*\n" + "\n".join(f" * {line}" for line in lines) + "\n */\n"
     if style == "hash":
         return "\n".join(f"# {line}" for line in lines) + "\n"
+    if style == "rust":
+        return "\n".join(f"// {line}" for line in lines) + "\n"
     if style == "html":
         return "<!--\n" + "\n".join(lines) + "\n-->\n"
     return ""
@@ -113,7 +124,8 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
             text = resources.files("generator").joinpath(art.static_source).read_text("utf-8")
         else:
             assert art.template is not None
-            body = env.get_template(art.template).render(spec=spec, **(extra_context or {}))
+            body = env.get_template(art.template).render(spec=spec, rs=rust.RustView(spec),
+                                                         **(extra_context or {}))
             text = banner(spec, art.comment) + body
         out[art.target(spec)] = text
     return out
