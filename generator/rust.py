@@ -9,9 +9,8 @@ error channels and thread-safety rules.
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from generator.model import CType, Function, Handle, Param, Spec
 
@@ -52,6 +51,7 @@ def camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:].lower() for part in name.split("_") if part)
 
 
+@lru_cache(maxsize=4096)
 def doc_lines(text: str, prefix: str = "/// ", hang: str = "", width: int = 96) -> str:
     """Text as Rust doc-comment lines. Whitespace (every line break included) collapses to one
     space, so no line starts with indentation or a fence; backtick runs that could open a code
@@ -59,13 +59,13 @@ def doc_lines(text: str, prefix: str = "/// ", hang: str = "", width: int = 96) 
     wrapped line never starts with a Markdown block marker (`#`, `-`, `1.`, `>`, ...), which
     would turn prose into a heading or a list. `hang` indents continuation lines (list items)."""
     text = " ".join(str(text).split())
-    text = "".join(c if c.isprintable() else f"\\u{{{ord(c):x}}}" for c in text)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else f"\\u{{{ord(c):x}}}" for c in text)
     while "```" in text:
         text = text.replace("```", "`\u200b``")
     if not text:
         return prefix.rstrip()
-    lines = textwrap.wrap(text, width - len(prefix) - len(hang), break_long_words=False,
-                          break_on_hyphens=False)
+    lines = _wrap_words(text.split(" "), width - len(prefix) - len(hang))
     for i in range(len(lines) - 1, 0, -1):
         while lines[i] and _MARKDOWN_BLOCK.match(lines[i]):
             head, _, rest = lines[i].partition(" ")
@@ -78,6 +78,21 @@ def doc_lines(text: str, prefix: str = "/// ", hang: str = "", width: int = 96) 
         lines[0] = lines[0][:cut] + "\\" + lines[0][cut:]
     return "\n".join((prefix + (hang if i else "") + line).rstrip()
                      for i, line in enumerate(lines))
+
+
+def _wrap_words(words: list[str], width: int) -> list[str]:
+    """Greedy wrap of single-space-separated words; a word longer than `width` stays whole."""
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        lines.append(current)
+    return lines
 
 
 def string_literal(text: str) -> str:
