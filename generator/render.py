@@ -3,6 +3,7 @@ deterministic, atomic writes that touch only files whose content changed."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import textwrap
@@ -14,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from generator import __version__
+from generator.lock.state import LockState
 from generator.model import Spec, Targets
 
 REGENERATE = "ffispec generate"
@@ -135,6 +137,25 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
             text = banner(spec, art.comment) + body
         out[art.target(spec)] = text
     return out
+
+
+def render_header(spec: Spec) -> str:
+    """The C header; it does not depend on the lock, and the lock records its sha256."""
+    path = spec.interface.header.path
+    return render_all(spec, {}, [a for a in ARTEFACTS if a.target(spec) == path])[path]
+
+
+def rendered_artefacts(spec: Spec, lock: LockState, header: str | None = None) -> dict[str, str]:
+    """Every artefact's text: a pure function of the model and the lock state. The header
+    (pass it when already rendered) comes first because the lock document prints its sha256."""
+    header_path = spec.interface.header.path
+    header_text = render_header(spec) if header is None else header
+    context = {
+        "lock": lock,
+        "header_sha256": hashlib.sha256(header_text.encode("utf-8")).hexdigest(),
+    }
+    rest = [a for a in ARTEFACTS if a.target(spec) != header_path]
+    return {header_path: header_text, **render_all(spec, context, rest)}
 
 
 def write_if_changed(root: Path, relpath: str, text: str) -> bool:
