@@ -9,10 +9,12 @@ error channels and thread-safety rules.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import Any
 
-from generator.model import CType, Function, Handle, Param, Spec
+from generator.model import CType, Function, Handle, Param, Spec, Targets
 
 # Rust's strict and reserved keywords; `self`, `Self`, `super` and `crate` cannot be raw
 # identifiers, so those get a trailing underscore instead of `r#`.
@@ -124,8 +126,29 @@ class Method:
     name: str  # Rust method name
 
 
-def crate_dir(spec: Spec) -> str:
-    return f"bindings/rust/{spec.interface.name}"
+# (file inside the crate, template under templates/rust/, banner style)
+FILES = (
+    ("Cargo.toml", "Cargo.toml.j2", "hash"),
+    ("build.rs", "build.rs.j2", "rust"),
+    ("src/lib.rs", "lib.rs.j2", "rust"),
+    ("src/raw.rs", "raw.rs.j2", "rust"),
+    ("src/error.rs", "error.rs.j2", "rust"),
+)
+
+
+def crate_file(name: str) -> Callable[[Targets], str]:
+    """Where `name` (a path inside the crate) goes."""
+    return lambda targets: f"{targets.rust_dir}/{name}"
+
+
+def wanted(targets: Targets) -> bool:
+    """Whether the spec asks for Rust bindings (targets.rust.enabled)."""
+    return targets.rust_crate is not None
+
+
+def add_filters(filters: dict[str, Any]) -> None:
+    """The Jinja filters the Rust templates use for text that lands in Rust source."""
+    filters.update(rust_doc=doc_lines, rust_str=string_literal, rust_ident=ident, camel=camel)
 
 
 class RustView:
@@ -136,21 +159,26 @@ class RustView:
 
     # -------------------------------------------------------------- crate and linking
     @property
+    def _targets(self) -> Targets:
+        assert self.spec.targets is not None, "a normalised spec always has targets"
+        return self.spec.targets
+
+    @property
     def crate_name(self) -> str:
-        return self.spec.interface.name
+        return self._targets.rust_crate or self.spec.interface.name
 
     @property
     def crate_dir(self) -> str:
-        return crate_dir(self.spec)
+        return self._targets.rust_dir
 
     @property
     def link_name(self) -> str:
         """The native library linked (`-l` name)."""
-        return self.spec.interface.name
+        return self._targets.native_library
 
     @property
     def lib_dir_env(self) -> str:
-        return f"{self.spec.interface.name.upper()}_LIB_DIR"
+        return f"{self.crate_name.upper()}_LIB_DIR"
 
     @property
     def rebuild_command(self) -> str:
@@ -206,13 +234,16 @@ class RustView:
 
     @property
     def has_http(self) -> bool:
-        return all(getattr(c, "http_status", None) is not None for c in self.spec.errors.codes)
+        return self.spec.errors.has_http
 
     def declared_codes(self, fn: Function) -> list[int]:
         return [self.spec.errors.by_key(k).value for k in fn.errors]
 
     def violation_code(self, p: Param) -> int:
-        return self.spec.errors.by_key(p.on_violation).value
+        """The code of an argument the bindings refuse before the call: the parameter's
+        violation key, else the table's; 0 when the spec names neither."""
+        key = p.on_violation or self.spec.errors.violation
+        return self.spec.errors.by_key(key).value if key else 0
 
     def fn_const(self, fn: Function) -> str:
         return "F_" + fn.name.upper()

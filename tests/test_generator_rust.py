@@ -111,3 +111,25 @@ def test_a_crate_without_roles_with_a_raw_only_function_and_hostile_docs_compile
     proc = subprocess.run(["cargo", "check", "--offline", "--quiet"], cwd=crate, env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("rust, expected", [
+    ({}, "bindings/rust/worker_ffi"),
+    ({"crate": "orcd_sys", "dir": "crates/orcd"}, "crates/orcd"),
+    ({"enabled": False}, None),
+])
+def test_the_rust_target_decides_whether_and_where_the_crate_is_written(
+        tmp_path: Path, rust: dict[str, object], expected: str | None) -> None:
+    data = yaml.safe_load((ROOT / "spec" / "worker_ffi.yaml").read_text("utf-8"))
+    data.setdefault("targets", {})["rust"] = rust
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    spec = load_spec(path)
+    paths = sorted(render_all(spec, {}, RUST_ARTEFACTS))
+    if expected is None:
+        assert paths == []
+        return
+    assert paths == sorted(f"{expected}/{f}" for f in
+                           ("Cargo.toml", "build.rs", "src/lib.rs", "src/raw.rs", "src/error.rs"))
+    cargo = render_all(spec, {}, RUST_ARTEFACTS)[f"{expected}/Cargo.toml"]
+    assert f'name = "{rust.get("crate", "worker_ffi")}"' in cargo
