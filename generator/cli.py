@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     from generator import lockcli
 
     lockcli.register(sub, add)
+    from generator.headers import cli as headers_cli
+
+    headers_cli.register(sub)
     return parser
 
 
