@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pycparser import c_ast, c_generator, c_parser
+from pycparser import c_ast, c_generator, c_parser  # type: ignore[import-untyped]
 
 from generator.headers.cexpr import NotConstant, evaluate
 from generator.headers.comments import Comment, RawHeader
@@ -35,7 +35,10 @@ def read_headers(headers: list[str], include_dirs: list[str] | None = None,
     except c_parser.ParseError as exc:
         m = _PARSE_ERR.match(str(exc))
         where = Where(m["file"], int(m["line"]), int(m["col"] or 0)) if m else Where(headers[0], 0)
-        raise HeaderError([HeaderProblem("HDR-parse", m["msg"] if m else str(exc), where,
+        msg = m["msg"] if m else str(exc)
+        if msg.startswith("before:"):
+            msg = f"syntax error {msg}"
+        raise HeaderError([HeaderProblem("HDR-parse", msg, where,
                                          "pycparser reads standard C; define extensions away with "
                                          "-D (e.g. -D'MY_ATTR(x)=') or fix the header")]) from None
     return _Reader(pre).read(ast)
@@ -190,7 +193,7 @@ class _Reader:
         where = self.where(node)
         raw = self.raw_header(where.file)
         params: list[CParam] = []
-        for i, p in enumerate(fd.args.params if fd.args else []):
+        for _i, p in enumerate(fd.args.params if fd.args else []):
             if isinstance(p, c_ast.EllipsisParam):
                 self.skipped.append(Skipped("variadic function", node.name, where,
                                             "a variadic function's arguments have no types to state; declare "
@@ -215,7 +218,7 @@ class _Reader:
         head = text.split(name)[0]
         for tok in re.findall(r"\b[A-Z_][A-Z0-9_]*\b", head):
             if tok in self.pre.macros and tok not in ("const", "CONST"):
-                return tok
+                return str(tok)
         return None
 
     # -------------------------------------------------------------- constants

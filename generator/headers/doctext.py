@@ -123,10 +123,9 @@ def _parse(comment: Comment) -> DocFacts:
         else:
             facts.sections[tag] = t
     # Untagged prose: the brief is the first paragraph; prose sections are recognised by title.
-    rest = prose
-    if facts.brief is None and rest:
-        facts.brief = rest.pop(0)
-    facts.details = rest
+    if facts.brief is None and prose:
+        facts.brief = prose.pop(0)
+    facts.details = prose
     return facts
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from generator.headers import phrases as ph
 from generator.headers.doctext import DocFacts, Text, parse
-from generator.headers.ir import CConstant, CEnum, CFunction, COpaque, CParam, HeaderSet
+from generator.headers.ir import CFunction, COpaque, CParam, HeaderSet
 from generator.headers.problems import Where
 
 Prov = dict[tuple[str | int, ...], list[str]]
@@ -88,7 +88,7 @@ class _Inferrer:
         data["functions"] = [self._function(i, f) for i, f in enumerate(hs.functions)]
         if self.exceptions:
             data["exceptions"] = list(self.exceptions.values())
-        self.summary += [f"{len(hs.functions)} functions imported"]
+        self.summary += [f"{len(hs.functions)} function(s) imported"]
         if hs.skipped:
             kinds = Counter(s.kind for s in hs.skipped)
             self.summary.append("skipped (the spec language cannot state these; see `ffispec audit`): " +
@@ -283,7 +283,7 @@ class _Inferrer:
 
     # -------------------------------------------------------------- handles
     def _handles(self) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         for o in self.hs.opaques:
             h = self._handle(o, len(out))
             if h is not None:

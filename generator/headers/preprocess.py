@@ -86,7 +86,8 @@ def _run(argv: list[str], headers: list[str]) -> str:
         raise HeaderError([HeaderProblem("HDR-no-compiler", f"cannot run {argv[0]}: {exc.strerror}",
                                          Where("<environment>", 0), "install a C compiler or set CC")]) from None
     if proc.returncode != 0:
-        problems = [HeaderProblem("HDR-preprocess", m["msg"], Where(m["file"], int(m["line"]), int(m["col"] or 0)),
+        problems = [HeaderProblem("HDR-preprocess", m["msg"],
+                                  Where(_relative(m["file"]), int(m["line"]), int(m["col"] or 0)),
                                   "fix the header, or pass -I DIR / -D NAME so it preprocesses")
                     for m in _DIAG.finditer(proc.stderr)]
         if not problems:
