@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from generator.exitcodes import EXIT_FINDINGS, EXIT_OK
+from generator.exitcodes import EXIT_SPEC as EXIT_HEADERS
 from generator.headers.problems import HeaderError
-
-EXIT_OK, EXIT_HEADERS, EXIT_FINDINGS = 0, 2, 16
 
 
 def register(sub: Any) -> None:
