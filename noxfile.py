@@ -101,10 +101,30 @@ def native(session: nox.Session) -> None:
     session.run("ctest", "--test-dir", "native/build/host", "--output-on-failure", external=True)
 
 
+# Real headers `ffispec import` is tested on: (Debian package, header).
+SYSTEM_HEADERS = [("libsqlite3-dev", "/usr/include/sqlite3.h"), ("zlib1g-dev", "/usr/include/zlib.h"),
+                  ("liblz4-dev", "/usr/include/lz4.h")]
+
+
+def _system_headers(session: nox.Session) -> None:
+    """Install the -dev packages of the real headers the import tests read, when missing
+    (CI runs as root on Debian)."""
+    missing = [pkg for pkg, header in SYSTEM_HEADERS if not Path(header).exists()]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        session.error(f"missing headers: install {' '.join(missing)}")
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run("apt-get", "install", "-y", "-qq", *missing, external=True,
+                env={"DEBIAN_FRONTEND": "noninteractive"})
+
+
 @nox.session(tags=["ci"])
 def tests(session: nox.Session) -> None:
-    """Unit and integration tests: generator, lock workflow, bindings (installed from this
-    checkout, which builds the host library), worker service, loader fuzz."""
+    """Unit and integration tests: generator, header import and audit (over sqlite3.h, zlib.h
+    and lz4.h, installed when missing), lock workflow, bindings (installed from this checkout,
+    which builds the host library), worker service, loader fuzz."""
+    _system_headers(session)
     _install(session, "test", "typecheck")
     session.run("pytest", "tests", *session.posargs)
 
@@ -250,5 +270,6 @@ def bench(session: nox.Session) -> None:
     _install(session, "test", "bench")
     session.run("python", "bench/bench_generate.py")
     session.run("python", "bench/bench_diff.py")
+    session.run("python", "bench/bench_import.py")
     session.run("python", "bench/bench_bindings.py")
     session.run("python", "bench/bench_worker.py")
