@@ -180,6 +180,22 @@ def test_sqlite_import_finds_its_handles_and_error_table() -> None:
     codes = {c["name"]: c["value"] for c in data["errors"]["codes"]}
     assert codes["SQLITE_OK"] == 0 and codes["SQLITE_BUSY"] == 5 and codes["SQLITE_DONE"] == 101
     assert data["interface"]["version"].startswith("3.")
+    # SQLite returns its codes: a status channel, and functions returning no code have none.
+    assert data["interface"]["error_channel"] == {"kind": "status", "success": ["OK"]}
+    fn = {f["name"]: f for f in data["functions"]}
+    assert "BUSY" in fn["sqlite3_close"]["errors"] and "error_channel" not in fn["sqlite3_close"]
+    assert fn["sqlite3_libversion"]["error_channel"] == {"kind": "none"}
+    # The draft describes the existing library: its own header is included, never overwritten.
+    assert data["targets"]["mode"] == "existing_library"
+    assert data["interface"]["header"]["path"] == "include/sqlite3_ffi.h"
+    assert data["interface"]["header"]["includes"] == ["sqlite3.h"]
+    # Function pointers name callback types: the header's typedef where one has the signature.
+    assert fn["sqlite3_bind_text"]["params"][4] == {"name": "arg4", "type": "sqlite3_destructor_type",
+                                                    "direction": "in"}
+    types = {t["name"]: t for t in data["types"]}
+    assert types["sqlite3_destructor_type"] == {"name": "sqlite3_destructor_type", "kind": "callback",
+                                                "returns": "void", "params": ["void*"],
+                                                "doc": "A callback of sqlite3_bind_blob.", "header": "sqlite3.h"}
 
 
 # ----------------------------------------------------------------------- bad input

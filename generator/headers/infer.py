@@ -80,13 +80,14 @@ class _Inferrer:
     # ------------------------------------------------------------------ run
     def run(self) -> Draft:
         hs = self.hs
+        self.existing = not self._generated()
         self.table = self._error_table()
         self.err_param = self._error_param()
         self.handles = self._handles()
         self.handle_names = {h["name"] for h in self.handles}
         self.groups, self.group_of = self._groups()
         data: dict[str, Any] = {"spec_format": 1, "interface": self._interface()}
-        if not self._generated():
+        if self.existing:
             name = data["interface"]["name"]
             data["targets"] = {"mode": "existing_library", "native": {"library": name}}
             self.note(("targets",), hs.headers[0], f"the header exists, so the spec describes an existing "
@@ -95,7 +96,15 @@ class _Inferrer:
         data["errors"] = self._errors()
         data["handles"] = self.handles
         self.exceptions: dict[str, dict[str, Any]] = {}
+        self.types: dict[str, dict[str, Any]] = {}
+        self.channel_none: set[str] = set()
         data["functions"] = [self._function(i, f) for i, f in enumerate(hs.functions)]
+        if self.types:
+            data["types"] = list(self.types.values())
+            keys = list(data)
+            keys.remove("types")
+            keys.insert(keys.index("handles") + 1, "types")
+            data = {k: data[k] for k in keys}
         if self.exceptions:
             data["exceptions"] = list(self.exceptions.values())
         self.summary += [f"{len(hs.functions)} function(s) imported"]
@@ -143,12 +152,21 @@ class _Inferrer:
             out["doc"] = facts.brief.text
         header: dict[str, Any] = {"path": main}
         guard = hs.guards.get(main)
-        if guard:
+        if self.existing:
+            # The generated header sits beside the library's own and includes it: a new path,
+            # guard and export macro, so neither overwrites nor hides the original.
+            header = {"path": f"include/{name}_ffi.h", "guard": f"{name.upper()}_FFI_H",
+                      "api_macro": f"{name.upper()}_FFI_API"}
+            self.note(("interface", "header", "path"), main, "where `ffispec generate` writes the checked "
+                      "header; the library's own header is included, never overwritten")
+        elif guard:
             header["guard"] = guard
         else:
             self.note(("interface", "header"), main, "no include guard found; `guard` must be chosen")
         apis = Counter(f.api_macro for f in hs.functions if f.api_macro)
-        if apis:
+        if self.existing:
+            pass
+        elif apis:
             header["api_macro"] = apis.most_common(1)[0][0]
             self.note(("interface", "header", "api_macro"), main,
                       f"{apis.most_common(1)[0][1]} of {len(hs.functions)} declarations start with it")
@@ -158,17 +176,43 @@ class _Inferrer:
                       "the declarations carry no export macro; this is the one the generated header will "
                       "define — rename it if you like")
         includes = [i for i in hs.includes.get(main, ()) if re.fullmatch(r"[A-Za-z0-9_/]+\.h", i)]
+        if self.existing:
+            includes = [Path(main).name] if re.fullmatch(r"[A-Za-z0-9_/.+-]+\.h", Path(main).name) else []
         if includes:
             header["includes"] = includes
         out["header"] = header
+        self.status = None if self.err_param else self._status_channel()
         if self.err_param:
             out["error_out_param"] = self.err_param[0]
             self.note(("interface", "error_out_param"), self.err_param[1], self.err_param[2])
+        elif self.status is not None:
+            out["error_channel"] = {"kind": "status", "success": [self.status[0]]}
+            self.note(("interface", "error_channel"), self.status[1], self.status[2])
         else:
             self.note(("interface", "error_out_param"), main,
                       "no function has an error out-parameter; errors travel some other way (a status "
                       "return, errno, a sentinel) that this spec language version cannot state — decide")
         return out
+
+    def _status_channel(self) -> tuple[str, Where, str] | None:
+        """Functions that return the code: most `int` (or error-enum) results whose doc names a
+        code of the table (SQLITE_OK, Z_STREAM_ERROR)."""
+        t = self.table
+        if t is None:
+            return None
+        names = {n for n, _, _, _ in t.codes}
+        ints = [f for f in self.hs.functions if f.returns in ("int", t.enum)]
+        naming = [f for f in ints if self._codes_named(f, names)]
+        if not naming or len(naming) * 3 < len(ints):
+            return None
+        success = next((n for n, v, _, _ in t.codes if v == 0), t.codes[0][0])
+        return (t.key(success), naming[0].where,
+                f"{len(naming)} of {len(ints)} int-returning functions name codes of the table "
+                f"in their docs: the return value is the code; success {success} — confirm")
+
+    def _codes_named(self, f: CFunction, names: set[str]) -> list[str]:
+        text = self.docs[f.name].all_text
+        return [n for n in re.findall(r"\b[A-Z][A-Z0-9_]+\b", text) if n in names]
 
     def _generated(self) -> bool:
         """The first header was written by `ffispec generate` (its banner says so)."""
@@ -390,7 +434,7 @@ class _Inferrer:
             else:
                 first = re.sub(r"^[\s=\-#*]+|[\s=\-#*]+$", "", s.text.splitlines()[0])
                 title, _, doc = first.partition(": ")
-                name = re.sub(r"\W+", "_", title.strip().lower()).strip("_")
+                name = _slug(title)
             if name and name not in by_name:
                 g = {"name": name, "title": title or name}
                 if doc.strip():
@@ -407,7 +451,7 @@ class _Inferrer:
                 s = above[-1]
                 m = re.search(r"@defgroup (\w+)", s.text)
                 first = re.sub(r"^[\s=\-#*]+|[\s=\-#*]+$", "", s.text.splitlines()[0])
-                group_of[f.name] = m.group(1) if m else re.sub(r"\W+", "_", first.partition(": ")[0].lower()).strip("_")
+                group_of[f.name] = m.group(1) if m else _slug(first.partition(": ")[0])
         if len(group_of) < len(self.hs.functions):
             stem = re.sub(r"\W", "_", Path(self.hs.headers[0]).stem)
             if stem not in by_name:
@@ -442,6 +486,10 @@ class _Inferrer:
         out["params"] = [self._param(f, facts, i, p, (*path, "params", i)) for i, p in enumerate(f.params)]
         out["returns"] = self._returns(f, facts, (*path, "returns"))
         out["errors"] = self._fn_errors(f, facts, path)
+        if f.name in self.channel_none:
+            out["error_channel"] = {"kind": "none"}
+            self.note((*path, "error_channel"), f.where, "returns no code of the table: cannot fail, or fails "
+                      "some other way — confirm")
         out["thread_safety"] = self._fn_thread(f, facts, path)
         alias = next((n for n in facts.notes if re.fullmatch(r"Alias of (\w+)\(\)\.", n.text)), None)
         if alias:
@@ -477,8 +525,7 @@ class _Inferrer:
             self.note((*path, "name"), p.where, "unnamed in the prototype; name invented — rename")
         out: dict[str, Any] = {"name": name, "type": p.ctype}
         if p.callback:
-            self.note((*path, "type"), p.where, "a pointer to a function: this spec language version has no "
-                      "callback types")
+            out["type"] = self._callback_type(f, name, p, path)
         pointer = p.ctype.endswith("*") or p.callback
         is_err = self.err_param is not None and p.name == self.err_param[0] and p.ctype.endswith("*")
         clauses = ph.param_clauses(doc.text) if doc else ph.ParamClauses("", [], None, None)
@@ -536,6 +583,33 @@ class _Inferrer:
         if text:
             out["doc"] = text
         return out
+
+    def _callback_type(self, f: CFunction, name: str, p: CParam, path: tuple[str | int, ...]) -> str:
+        """A function-pointer parameter names a `types:` entry of kind callback: the header's own
+        typedef of the same signature, else one named after the function and parameter."""
+        m = re.fullmatch(r"(.*?)\s*\(\*\)\s*\((.*)\)", p.ctype)
+        if m is None:
+            self.note((*path, "type"), p.where, "a pointer to a function this importer cannot split — write it")
+            return p.ctype
+        returns, params = _c_spelling(m.group(1)), [_c_spelling(x) for x in _split_params(m.group(2))]
+        if params == ["void"]:
+            params = []
+        signature = (returns, tuple(params))
+        typedef = next((n for n, target in self.hs.typedefs.items() if _callback_signature(target) == signature),
+                       None)
+        if typedef is not None:
+            self.note((*path, "type"), p.where, f"the header's typedef {typedef} has this signature")
+            cb_name = typedef
+        else:
+            cb_name = f"{f.name}_{name}_fn"
+            self.note((*path, "type"), p.where, f"`{p.ctype}`: a callback type named after the parameter — rename")
+        if cb_name not in self.types:
+            entry: dict[str, Any] = {"name": cb_name, "kind": "callback", "returns": returns, "params": params,
+                                     "doc": f"A callback of {f.name}."}
+            if typedef is not None and self.existing:
+                entry["header"] = Path(self.hs.headers[0]).name
+            self.types[cb_name] = entry
+        return cb_name
 
     @staticmethod
     def _buffer_size(f: CFunction, i: int, p: CParam) -> str | None:
@@ -656,6 +730,8 @@ class _Inferrer:
         return None
 
     def _fn_errors(self, f: CFunction, facts: DocFacts, path: tuple[str | int, ...]) -> list[str]:
+        if not facts.errors and getattr(self, "status", None) is not None and self.table is not None:
+            return self._status_errors(f, path)
         if not facts.errors:
             if self.err_param and any(p.name == self.err_param[0] for p in f.params):
                 self.note((*path, "errors"), f.where, "the header lists no error codes for this function — decide")
@@ -671,6 +747,25 @@ class _Inferrer:
         if facts.errors_stated and not any(names.get(n) for n, _ in facts.errors):
             pass
         return keys
+
+    def _status_errors(self, f: CFunction, path: tuple[str | int, ...]) -> list[str]:
+        """Under a status channel: a function returning the code reports the failure codes its
+        doc names; any other function gets no channel."""
+        assert self.table is not None
+        codes = {n: v for n, v, _, _ in self.table.codes}
+        named = self._codes_named(f, set(codes)) if f.returns in ("int", self.table.enum) else []
+        if not named:
+            self.channel_none.add(f.name)
+            return []
+        keys = getattr(self, "code_keys", {})
+        out: list[str] = []
+        for n in named:
+            key = keys.get(n, self.table.key(n))
+            if codes[n] != 0 and key not in out:
+                out.append(key)
+        self.note((*path, "errors"), f.doc.where if f.doc else f.where,
+                  "the codes its doc names — confirm which it really returns")
+        return out
 
     def _fn_thread(self, f: CFunction, facts: DocFacts, path: tuple[str | int, ...]) -> dict[str, Any]:
         p = (*path, "thread_safety")
@@ -688,7 +783,8 @@ class _Inferrer:
             if text == "safe from any thread.":
                 return {"class": "safe"}
         cls = self._thread_class(text) or self._thread_class(facts.all_text)
-        handle_params = [q.name for q in f.params if q.ctype.rstrip("*") in self.handle_names]
+        handle_params = [q.name or f"arg{i}" for i, q in enumerate(f.params)
+                         if q.ctype.rstrip("*") in self.handle_names]
         if cls:
             self.note((*p, "class"), facts.thread.where if facts.thread else f.where, cls[1])
             out = {"class": cls[0]}
@@ -759,3 +855,35 @@ def _thread_class(text: str) -> tuple[str, str] | None:
     if m:
         return "safe", ph.quote(text, m)
     return None
+
+
+def _slug(title: str) -> str:
+    """A group name from a section title: `Context management` -> `context_management`."""
+    name = re.sub(r"\W+", "_", title.strip().lower()).strip("_")
+    return name if re.match(r"^[a-z_]", name) else f"g_{name}"
+
+
+def _c_spelling(text: str) -> str:
+    """`const char *` -> `const char*`: the spec's spelling of a C type."""
+    return re.sub(r"\s*\*", "*", " ".join(text.split())).strip()
+
+
+def _split_params(text: str) -> list[str]:
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        cur += ch
+    return [*out, cur] if cur.strip() else out
+
+
+def _callback_signature(target: str) -> tuple[str, tuple[str, ...]] | None:
+    m = re.fullmatch(r"(.*?)\s*\(\*\)\s*\((.*)\)", target)
+    if m is None:
+        return None
+    params = [_c_spelling(x) for x in _split_params(m.group(2))]
+    return _c_spelling(m.group(1)), tuple([] if params == ["void"] else params)
