@@ -20,6 +20,7 @@ from generator.headers.infer_base import (
 from generator.headers.infer_errors import ErrorsPart
 from generator.headers.infer_functions import FunctionsPart
 from generator.headers.infer_handles import HandlesPart
+from generator.headers.infer_types import TypesPart
 from generator.headers.ir import HeaderSet
 from generator.headers.problems import Where
 
@@ -28,7 +29,7 @@ def infer(hs: HeaderSet, prefix: str | None = None) -> Draft:
     return _Inferrer(hs, prefix).run()
 
 
-class _Inferrer(ErrorsPart, HandlesPart, FunctionsPart):
+class _Inferrer(ErrorsPart, HandlesPart, TypesPart, FunctionsPart):
     def run(self) -> Draft:
         hs = self.hs
         self.existing = not self._generated()
@@ -37,6 +38,8 @@ class _Inferrer(ErrorsPart, HandlesPart, FunctionsPart):
         self.handles = self._handles()
         self.handle_names = {h["name"] for h in self.handles}
         self.groups, self.group_of = self._groups()
+        self.code_keys, self.result_keys = {}, set()
+        errors = self._errors()   # before the interface: channels name codes by key
         data: dict[str, Any] = {"spec_format": 1, "interface": self._interface()}
         if self.existing:
             name = data["interface"]["name"]
@@ -44,12 +47,14 @@ class _Inferrer(ErrorsPart, HandlesPart, FunctionsPart):
             self.note(("targets",), hs.headers[0], f"the header exists, so the spec describes an existing "
                       f"library; its shared library is assumed to be lib{name}.so — confirm")
         data["groups"] = self.groups
-        data["errors"] = self._errors()
+        data["errors"] = errors
         data["handles"] = self.handles
         self.exceptions: dict[str, dict[str, Any]] = {}
-        self.types: dict[str, dict[str, Any]] = {}
+        self.types = self._stated_types()
         self.channel_none: set[str] = set()
+        self.preconditions = set()
         data["functions"] = [self._function(i, f) for i, f in enumerate(hs.functions)]
+        self._rule_kinds(data)
         if self.types:
             data["types"] = list(self.types.values())
             keys = list(data)
@@ -68,6 +73,19 @@ class _Inferrer(ErrorsPart, HandlesPart, FunctionsPart):
         return Draft(data, self.prov, self.summary)
 
     # ------------------------------------------------------------ interface
+    def _rule_kinds(self, data: dict[str, Any]) -> None:
+        """When the header calls rules preconditions, that is the interface's default, and a
+        parameter whose rules it does not call so is checked."""
+        if not self.preconditions:
+            return
+        data["interface"]["rules"] = "precondition"
+        for i, fn in enumerate(data["functions"]):
+            for j, p in enumerate(fn["params"]):
+                has_rules = any(k in p for k in ("range", "allowed", "string")) or (
+                    p["type"].endswith("*") and not p.get("nullable"))
+                if has_rules and ("functions", i, "params", j) not in self.preconditions:
+                    p["rule"] = "checked"
+
     def _interface(self) -> dict[str, Any]:
         hs = self.hs
         main = hs.headers[0]
@@ -122,8 +140,13 @@ class _Inferrer(ErrorsPart, HandlesPart, FunctionsPart):
         if includes:
             header["includes"] = includes
         out["header"] = header
+        self.stated_channels = self._stated_channels()
         self.status = None if self.err_param else self._status_channel()
-        if self.err_param:
+        if self.stated_channels:
+            out["error_channel"] = self.stated_default
+            self.note(("interface", "error_channel"), main, "the channel most functions' `Error channel` "
+                      "paragraphs state")
+        elif self.err_param:
             out["error_out_param"] = self.err_param[0]
             self.note(("interface", "error_out_param"), self.err_param[1], self.err_param[2])
         elif self.status is not None:

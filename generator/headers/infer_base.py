@@ -37,6 +37,7 @@ class ErrorTable:
     where: Where
     doc: str = ""
     prefix: str = ""
+    header: str | None = None                     # the codes exist in this header of the library
 
     def key(self, name: str) -> str:
         return name[len(self.prefix):] if self.prefix and name.startswith(self.prefix) else name
@@ -62,6 +63,9 @@ class Base:
     err_param: tuple[str, Where, str] | None
     status: tuple[str, Where, str] | None
     code_keys: dict[str, str]
+    stated_channels: dict[str, dict[str, Any]]   # function -> its `@par Error channel`
+    stated_default: dict[str, Any]
+    result_keys: set[str]               # codes that are results, not failures (SQLITE_ROW)
     handles: list[dict[str, Any]]
     handle_names: set[str]
     group_of: dict[str, str]
@@ -69,12 +73,18 @@ class Base:
     types: dict[str, dict[str, Any]]
     channel_none: set[str]
     exceptions: dict[str, dict[str, Any]]
+    preconditions: set[tuple[str | int, ...]]   # parameters whose rules the header calls preconditions
 
     def __init__(self, hs: HeaderSet, prefix: str | None):
         # A function declared in several headers is imported once, as first declared; the audit
         # reports the others.
-        seen: set[str] = set()
-        unique = [f for f in hs.functions if not (f.name in seen or seen.add(f.name))]  # type: ignore[func-returns-value]
+        # The documented declaration wins (a generated header redeclares the library's functions
+        # with their docs); else the first.
+        chosen: dict[str, CFunction] = {}
+        for f in hs.functions:
+            if f.name not in chosen or (chosen[f.name].doc is None and f.doc is not None):
+                chosen[f.name] = f
+        unique = [f for f in hs.functions if chosen[f.name] is f]
         if len(unique) != len(hs.functions):
             hs = replace(hs, functions=tuple(unique))
         self.hs = hs

@@ -3,8 +3,10 @@ out-parameter, or the return value (status)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from generator.headers import phrases as ph
@@ -20,6 +22,9 @@ from generator.headers.problems import Where
 
 class ErrorsPart(Base):
     def _error_table(self) -> ErrorTable | None:
+        stated = self._stated_table()
+        if stated is not None:
+            return stated
         mentioned = Counter(n for d in self.docs.values() for n, _ in d.errors)
         best: tuple[int, ErrorTable] | None = None
         for e in self.hs.enums:
@@ -59,14 +64,39 @@ class ErrorsPart(Base):
                                       "constants", c.where)
         return None
 
+    def _stated_table(self) -> ErrorTable | None:
+        """A generated header lists codes the library's own header defines in a comment
+        (`The codes are defined by <sqlite3.h>:` and one `- NAME = VALUE: ...` line each)."""
+        for c in self.hs.comments:
+            head = re.search(r"The codes are defined by <([^>]+)>:", c.text)
+            if not head:
+                continue
+            codes = []
+            for line, text in c.lines:
+                m = re.match(r"^\s*- ([A-Za-z_]\w*) = (-?\d+): (.*)$", text)
+                if m:
+                    codes.append((m.group(1), int(m.group(2)), Where(c.file, line), m.group(3)))
+            if codes:
+                doc = c.text[:head.start()].strip()
+                t = ErrorTable("", codes, "a list in a comment", c.where, doc, header=head.group(1))
+                t.prefix = _common_prefix([n for n, v, _, _ in codes if v != 0])
+                return t
+        return None
+
     def _errors(self) -> dict[str, Any]:
         t = self.table
         if t is None:
             self.note(("errors",), self.hs.headers[0], "no error table found (no enum or #define run with "
                       "a 0 success code); write the table — decide")
             return {}
-        out: dict[str, Any] = {"enum": t.enum}
-        self.note(("errors", "enum"), t.where, f"the error table ({t.source}: {len(t.codes)} codes); "
+        out: dict[str, Any] = {"enum": t.enum} if t.enum else {}
+        header = t.header or (Path(t.where.file).name if self.existing else None)
+        if header:
+            out["header"] = header
+            if not t.header:
+                self.note(("errors", "header"), t.where, "the codes exist in the library's own header: "
+                          "referenced, not re-emitted")
+        self.note(("errors", next(iter(out), "codes")), t.where, f"the error table ({t.source}: {len(t.codes)} codes); "
                   f"keys are the names without {t.prefix!r}")
         stated = re.compile(r"(?:Extensible: new codes may be appended; an|An) unknown value's message is "
                             r"\"((?:[^\"\\]|\\.)*)\"\.")
@@ -90,7 +120,7 @@ class ErrorsPart(Base):
         if m:
             out["unrecognized_message"] = m.group(1).replace('\\"', '"').replace("\\\\", "\\")
         else:
-            self.note(("errors", "enum"), t.where, "the message for unknown codes is not stated: "
+            self.note(("errors", next(iter(out), "codes")), t.where, "the message for unknown codes is not stated: "
                       "`unrecognized_message` must be chosen")
         codes = []
         for i, (name, value, where, note) in enumerate(t.codes):
@@ -117,6 +147,7 @@ class ErrorsPart(Base):
             codes.append(code)
         out["codes"] = codes
         self.code_keys = {c["name"]: c["key"] for c in codes}
+        self.result_keys = {c["key"] for c in codes if c.get("success")}
         if "violation" not in out:
             guess = next((c for c in codes if re.fullmatch(r"INVALID_(?:PARAM|PARAMETER|ARG|ARGUMENT|ARGS)|"
                                                            r"EINVAL|BAD_(?:PARAM|ARG)\w*|MISUSE", c["key"])), None)
@@ -144,6 +175,28 @@ class ErrorsPart(Base):
         return name, first[name], f"an `int*` out-parameter named `{name}` in {n} function(s)"
 
     # -------------------------------------------------------------- handles
+    def _stated_channels(self) -> dict[str, dict[str, Any]]:
+        """`@par Error channel` paragraphs a generated header writes: `The returned code;
+        success: SQLITE_OK. Detail text: sqlite3_errmsg() of the sqlite3.`"""
+        out: dict[str, dict[str, Any]] = {}
+        names = {n: self.code_keys.get(n) or (self.table.key(n) if self.table else n)
+                 for n, _, _, _ in (self.table.codes if self.table else [])}
+        for f in self.hs.functions:
+            t = self.docs[f.name].sections.get("Error channel")
+            m = re.match(r"The returned code; success: ([\w, ]+)\.(?: Detail text: (\w+)\(\)(?: of the (\w+))?\.)?$",
+                         t.text if t else "")
+            if not m:
+                continue
+            channel: dict[str, Any] = {"kind": "status",
+                                       "success": [names.get(x.strip(), x.strip()) for x in m.group(1).split(",")]}
+            if m.group(2):
+                channel["detail"] = {"function": m.group(2), "scope": "handle" if m.group(3) else "thread"}
+            out[f.name] = channel
+        if out:
+            counts = Counter(json.dumps(c, sort_keys=True) for c in out.values())
+            self.stated_default = json.loads(counts.most_common(1)[0][0])
+        return out
+
     def _status_channel(self) -> tuple[str, Where, str] | None:
         """Functions that return the code: most `int` (or error-enum) results whose doc names a
         code of the table (SQLITE_OK, Z_STREAM_ERROR)."""

@@ -46,6 +46,17 @@ class FunctionsPart(Base):
         out["params"] = [self._param(f, facts, i, p, (*path, "params", i)) for i, p in enumerate(f.params)]
         out["returns"] = self._returns(f, facts, (*path, "returns"))
         out["errors"] = self._fn_errors(f, facts, path)
+        if self.stated_channels:
+            stated = self.stated_channels.get(f.name, {"kind": "none"})
+            if stated != self.stated_default:
+                out["error_channel"] = stated
+            results: list[str] = []
+        else:
+            results = self._results_named(f)
+        if results:
+            out["error_channel"] = {"kind": "status", "success": [self.status[0], *results]} if self.status else {}
+            self.note((*path, "error_channel"), f.doc.where if f.doc else f.where,
+                      f"its doc names {', '.join(results)}, which the table marks as results, not errors")
         if f.name in self.channel_none:
             out["error_channel"] = {"kind": "none"}
             self.note((*path, "error_channel"), f.where, "returns no code of the table: cannot fail, or fails "
@@ -139,6 +150,9 @@ class FunctionsPart(Base):
                 self.note((*path, "written"), p.where, "the error channel is assumed written on every call — confirm")
             else:
                 self.note((*path,), p.where, "an out-parameter: when it is written (`written`) is not stated — decide")
+        out.update(clauses.extra)
+        if structured.get("precondition"):
+            self.preconditions.add(path)
         text = clauses.doc if doc else p.note
         if text:
             out["doc"] = text
@@ -296,7 +310,7 @@ class FunctionsPart(Base):
             if self.err_param and any(p.name == self.err_param[0] for p in f.params):
                 self.note((*path, "errors"), f.where, "the header lists no error codes for this function — decide")
             return []
-        names = getattr(self, "code_keys", {})
+        names = self.code_keys
         keys = []
         for name, t in facts.errors:
             key = names.get(name) or (self.table.key(name) if self.table else name)
@@ -308,6 +322,17 @@ class FunctionsPart(Base):
             pass
         return keys
 
+    def _results_named(self, f: CFunction) -> list[str]:
+        """Result codes (not errors) a status-returning function's doc names (SQLITE_ROW)."""
+        if self.status is None or self.table is None or f.returns not in ("int", self.table.enum):
+            return []
+        names = {n for n, _, _, _ in self.table.codes if self.code_keys.get(n) in self.result_keys}
+        out: list[str] = []
+        for n in self._codes_named(f, names):
+            if self.code_keys[n] not in out and self.code_keys[n] != self.status[0]:
+                out.append(self.code_keys[n])
+        return out
+
     def _status_errors(self, f: CFunction, path: tuple[str | int, ...]) -> list[str]:
         """Under a status channel: a function returning the code reports the failure codes its
         doc names; any other function gets no channel."""
@@ -317,11 +342,11 @@ class FunctionsPart(Base):
         if not named:
             self.channel_none.add(f.name)
             return []
-        keys = getattr(self, "code_keys", {})
+        keys = self.code_keys
         out: list[str] = []
         for n in named:
             key = keys.get(n, self.table.key(n))
-            if codes[n] != 0 and key not in out:
+            if codes[n] != 0 and key not in out and key not in self.result_keys:
                 out.append(key)
         self.note((*path, "errors"), f.doc.where if f.doc else f.where,
                   "the codes its doc names — confirm which it really returns")

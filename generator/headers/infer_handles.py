@@ -16,8 +16,11 @@ from generator.headers.ir import COpaque
 
 class HandlesPart(Base):
     def _handles(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+        out: list[dict[str, Any]] = self._declared_handles()
+        stated = {h["name"] for h in out}
         for o in self.hs.opaques:
+            if o.name in stated:
+                continue
             h = self._handle(o, len(out))
             if h is not None:
                 out.append(h)
@@ -66,3 +69,33 @@ class HandlesPart(Base):
 
 
     # --------------------------------------------------------------- groups
+
+    def _declared_handles(self) -> list[dict[str, Any]]:
+        """Handles a generated header describes in a comment because the library's own header
+        declares them (`Declared by <sqlite3.h> as ...`)."""
+        out: list[dict[str, Any]] = []
+        for c in self.hs.comments:
+            text = " ".join(c.text.split())
+            m = _DECLARED_HANDLE.search(text)
+            if not m:
+                continue
+            h: dict[str, Any] = {"name": m["name"]}
+            brief = re.match(r"@brief (.*?) Opaque\.", text)
+            if brief:
+                h["doc"] = brief.group(1)
+            if m["parent"]:
+                h["parent"] = m["parent"]
+            h.update(created_by=m["created"], destroyed_by=m["destroyed"],
+                     thread_safety=m["ts"].replace(" ", "_"), header=m["header"])
+            if m["tag"] != m["name"]:
+                h["struct_tag"] = m["tag"]
+            self.note(("handles", len(out)), c.where, f"declared by <{m['header']}>")
+            out.append(h)
+        return out
+
+
+_DECLARED_HANDLE = re.compile(
+    r"Opaque\. Created by (?P<created>\w+)\(\), destroyed by (?P<destroyed>\w+)\(\)\."
+    r"(?: Owned by its parent (?P<parent>\w+): destroying the parent destroys it\.)?"
+    r" Thread safety: (?P<ts>safe|externally synchronized)\."
+    r" Declared by <(?P<header>[^>]+)> as `typedef struct (?P<tag>\w+) (?P<name>\w+);`\.")
