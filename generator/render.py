@@ -131,6 +131,7 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
                artefacts: list[Artefact] | None = None) -> dict[str, str]:
     """Path (relative to the project root) -> the exact text that belongs there."""
     env = environment()
+    rust_view = rust.RustView(spec)
     out: dict[str, str] = {}
     for art in artefacts if artefacts is not None else ARTEFACTS:
         if not art.applies(spec):
@@ -139,7 +140,7 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
             text = resources.files("generator").joinpath(art.static_source).read_text("utf-8")
         else:
             assert art.template is not None
-            body = env.get_template(art.template).render(spec=spec, rs=rust.RustView(spec),
+            body = env.get_template(art.template).render(spec=spec, rs=rust_view,
                                                          **(extra_context or {}))
             text = banner(spec, art.comment) + body
         out[art.target(spec)] = text

@@ -83,6 +83,7 @@ class RustView:
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
+        self._plans: dict[tuple[str, str], call.Plan] = {}
 
     # -------------------------------------------------------------- crate and linking
     @property
@@ -270,7 +271,10 @@ class RustView:
                      if f.destroys is None and f.alias_of is None and self.unsupported_reason(f))
 
     def plan(self, m: Method, receiver: str = "self.raw") -> call.Plan:
-        return call.plan(self, m, receiver)
+        key = (m.fn.name, receiver)
+        if key not in self._plans:
+            self._plans[key] = call.plan(self, m, receiver)
+        return self._plans[key]
 
     def close_plan(self, handle: str) -> call.Plan | None:
         return call.close_plan(self, handle)
