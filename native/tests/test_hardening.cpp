@@ -102,7 +102,7 @@ TEST_CASE("truncation_race_never_kills_the_process") {
   });
   int loaded = 0, refused = 0, other = 0, bad_detail = 0;
   const auto t0 = Clock::now();
-  for (int n = 0; n < 200 && since(t0) < 20.0; ++n) {
+  for (int n = 0; n < 200 && since(t0) < 10.0; ++n) {
     int err = -1;
     uint64_t vram = 0;
     CudaModel* model = cuda_load_model(c.ctx, path.c_str(), &vram, &err);
@@ -294,20 +294,21 @@ TEST_CASE("unloading_a_model_while_its_getters_run") {
     for (int t = 0; t < 3; ++t) {
       readers.emplace_back([&] {
         go.wait(false);
-        for (int k = 0; k < 2000; ++k) {
+        // Until the model is seen stale (bounded): every answer is right or INVALID_PARAMETER.
+        for (int k = 0; k < 200000; ++k) {
           int code = -1;
           const uint64_t vram = cuda_model_get_vram_usage(m.model);
           if (vram != m.vram && vram != 0) bad.fetch_add(1);
-          const uint64_t old_name = cuda_model_get_vram_usage(m.model);
-          if (old_name != m.vram && old_name != 0) bad.fetch_add(1);
           const uint32_t vocab = cuda_model_get_vocab_size(m.model, &code);
           if (!(code == CUDA_SUCCESS && vocab == 257 + 64) && !(code == CUDA_ERROR_INVALID_PARAMETER && vocab == 0)) bad.fetch_add(1);
+          const bool gone = code == CUDA_ERROR_INVALID_PARAMETER;
           (void)cuda_model_get_context_length(m.model, &code);
           if (code != CUDA_SUCCESS && code != CUDA_ERROR_INVALID_PARAMETER) bad.fetch_add(1);
           const bool resident = cuda_check_vram_residency(m.model, &code);
           if (!(resident && code == CUDA_SUCCESS) && code != CUDA_ERROR_INVALID_PARAMETER) bad.fetch_add(1);
           (void)cuda_get_process_vram_usage(m.ctx);
           (void)cuda_check_device_health(m.ctx, &code);
+          if (gone) break;
         }
       });
     }
