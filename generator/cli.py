@@ -12,6 +12,7 @@ from pathlib import Path
 
 from generator import __version__
 from generator.exitcodes import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, EXIT_SPEC
+from generator.loader import PROJECT_ROOT
 from generator.lock import cli as lockcli
 from generator.lock import gate
 from generator.lock.state import lock_state
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    token = PROJECT_ROOT.set(getattr(args, "root", None))
     try:
         return int(args.func(args))
     except SpecError as exc:
@@ -91,3 +93,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    finally:
+        PROJECT_ROOT.reset(token)

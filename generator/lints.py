@@ -430,15 +430,18 @@ def types_and_targets(spec: Spec) -> Iterator[Problem]:
             yield _problem("LINT-duplicate-name", f"type {t.name!r} is declared twice",
                            t.location, (*path, "name"), "remove one declaration")
         seen.add(t.name)
-        needs = {"enum": "values", "struct": "fields", "callback": "returns"}[t.kind]
+        needs = {"enum": "values", "struct": "fields", "callback": "returns",
+                 "alias": "aliased"}[t.kind]
         if not getattr(t, needs):
+            needs = "type" if needs == "aliased" else needs
             yield _problem("LINT-type-shape", f"type {t.name} of kind {t.kind} needs `{needs}:`",
                            t.location, path, f"add {needs}, or change the kind")
-        for other in ("values", "fields", "returns", "params"):
+        for other in ("values", "fields", "returns", "params", "aliased"):
             if other != needs and getattr(t, other) and not (t.kind == "callback" and
                                                              other == "params"):
+                key = "type" if other == "aliased" else other
                 yield _problem("LINT-type-shape", f"type {t.name} of kind {t.kind} cannot have "
-                               f"`{other}:`", t.location, (*path, other), f"remove {other}")
+                               f"`{key}:`", t.location, (*path, key), f"remove {key}")
         for ctype in [*(f.ctype for f in t.fields), *t.params,
                       *([t.returns] if t.returns else [])]:
             if not _known_type(spec, ctype):
@@ -473,8 +476,9 @@ def _python_target(spec: Spec) -> Iterator[Problem]:
                     f"a {p.direction} parameter of type {p.ctype.c}")
             yield _problem("LINT-target-unsupported", f"{fn.name}.{p.name}: the Python bindings "
                            f"cannot pass {what} yet", p.location, _ppath(spec, fn, p, "type"),
-                           "give it `fixed: CONSTANT` (a named constant of its type), or turn "
-                           "the Python target off (targets.python.enabled: false)")
+                           "declare `capacity:` for an out-buffer, give a callback `fixed: "
+                           "CONSTANT` (a named constant of its type), or turn the Python target "
+                           "off (targets.python.enabled: false)")
         for p in fn.params:
             if p.fixed is None:
                 continue

@@ -3,8 +3,10 @@ against spec/schema.json. Every problem is collected; nothing is reported as a t
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -17,6 +19,21 @@ import yaml
 from generator.problems import Location, Path, Problem, SpecError
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The project root of the running command (`--root`): generated files name the spec relative
+# to it, so they do not depend on the directory the command was started from.
+PROJECT_ROOT: contextvars.ContextVar[str | None] = contextvars.ContextVar("root", default=None)
+
+
+def display_path(file: str) -> str:
+    """`file` relative to the project root when it lies inside it, else as given."""
+    root = PROJECT_ROOT.get()
+    if root is None:
+        return file
+    try:
+        rel = os.path.relpath(os.path.abspath(file), os.path.abspath(root))
+    except ValueError:
+        return file
+    return file if rel.startswith("..") else rel.replace(os.sep, "/")
 
 
 @dataclass(frozen=True)

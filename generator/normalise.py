@@ -4,15 +4,15 @@ handle, which parameter is the error channel) are computed once, here."""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 from dataclasses import replace
 from typing import Any
 
-from generator.loader import RawSpec
+from generator.loader import RawSpec, display_path
 from generator.model import (
     NO_CHANNEL,
-    SCALAR_TYPES,
     AllowedValue,
     ChangelogEntry,
     Consumer,
@@ -52,6 +52,8 @@ def normalise(raw: RawSpec) -> Spec:
     checked = iface.get("rules", "checked") == "checked"
     errors = _errors(raw, d["errors"])
     types = tuple(_type_decl(raw, t, ("types", i)) for i, t in enumerate(d.get("types", [])))
+    _ALIASES.set({t.name: t.aliased.c for t in types if t.aliased is not None and
+                  not t.aliased.pointer})
     functions = tuple(
         _function(raw, f, ("functions", i), handle_names, err_param, creates, destroys, checked,
                   targets.cpp_namespace or "", d["errors"].get("violation", ""))
@@ -63,7 +65,7 @@ def normalise(raw: RawSpec) -> Spec:
                                                    roles, by_name), types)
                       for f in functions)
     spec = Spec(
-        source=raw.file,
+        source=display_path(raw.file),
         sha256=hashlib.sha256(raw.text.encode("utf-8")).hexdigest(),
         interface=_interface(iface, types, handles, errors, functions),
         groups=tuple(Group(g["name"], g["title"], g.get("doc", "")) for g in d["groups"]),
@@ -207,10 +209,8 @@ def _type_decl(raw: RawSpec, d: dict[str, Any], path: Path) -> TypeDecl:
         constants=tuple(AllowedValue(v["value"], v["name"], v.get("doc", ""))
                         for v in d.get("constants", [])),
         struct_tag=d.get("struct_tag", ""),
+        aliased=_ctype(raw, d["type"], (*path, "type")) if "type" in d else None,
     )
-
-
-_INTEGER_BASES = frozenset(k for k in SCALAR_TYPES if CType(k).is_integer)
 
 
 class TypeSyntaxError(ValueError):
@@ -222,11 +222,18 @@ class TypeSyntaxError(ValueError):
         self.path = path
 
 
+# Scalar aliases declared in `types:` (sqlite3_int64 -> long long), for the spec being built.
+_ALIASES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("aliases",
+                                                                                default=None)
+
+
 def _ctype(raw: RawSpec, text: str, path: Path) -> CType:
     try:
-        return CType.parse(text)
+        ctype = CType.parse(text)
     except ValueError as exc:
         raise TypeSyntaxError(str(exc), raw.where(path), path) from None
+    scalar = (_ALIASES.get() or {}).get(ctype.base)
+    return replace(ctype, scalar=scalar) if scalar else ctype
 
 
 def _with_channel(fn: Function, iface: dict[str, Any], d: dict[str, Any], errors: ErrorTable,
@@ -356,8 +363,7 @@ def binding_kind(fn: Function, p: Param, receiver: str | None, by_name: dict[str
         return "capacity" if buffer.direction == "out" else "length"
     if p.handle is not None and t.depth == 1 and p.direction == "in":
         return "handle"
-    if p.direction in ("out", "inout") and t.depth == 1 and (p.len or p.capacity) and \
-            not p.nullable:
+    if p.direction in ("out", "inout") and t.depth == 1 and p.capacity and not p.nullable:
         if t.base == "char":
             return "text_out"
         if t.base in ("void", "unsigned char", "uint8_t", "int8_t", "signed char"):
@@ -380,7 +386,7 @@ def binding_kind(fn: Function, p: Param, receiver: str | None, by_name: dict[str
         if t.is_bool:
             return "bool"
     if p.direction in ("out", "inout") and t.depth == 1 and not t.const and (
-            t.base in _INTEGER_BASES or base_kind == "enum" or t.base in ("float", "double", "bool")):
+            t.pointee.is_integer or t.pointee.is_float or t.pointee.is_bool or base_kind == "enum"):
         return "out_value" if p.direction == "out" else "inout_value"
     return "unsupported"
 
@@ -466,7 +472,8 @@ def _canonical_type(t: TypeDecl) -> dict[str, Any]:
             "fields": [{"name": f.name, "type": f.ctype.c} for f in t.fields],
             "returns": t.returns.c if t.returns is not None else None,
             "params": [p.c for p in t.params],
-            "constants": [{"value": v.value, "name": v.name} for v in t.constants]}
+            "constants": [{"value": v.value, "name": v.name} for v in t.constants],
+            **_unless_default(type=t.aliased.c if t.aliased is not None else None)}
 
 
 def _canonical_function(f: Function) -> dict[str, Any]:
@@ -482,8 +489,7 @@ def _canonical_function(f: Function) -> dict[str, Any]:
              "on_violation": p.on_violation, "len": p.len, "utf8": p.utf8,
              "min_bytes": p.min_bytes, "written": p.written,
              **_unless_default(rule=None if p.checked else "precondition",
-                               on_failure=p.on_failure, null_means=p.null_means,
-                               capacity=p.capacity, fixed=p.fixed)}
+                               on_failure=p.on_failure, null_means=p.null_means)}
             for p in f.params
         ],
         "returns": {"type": f.returns.ctype.c, "ownership": f.returns.ownership,

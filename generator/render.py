@@ -101,6 +101,7 @@ def environment() -> jinja2.Environment:
     env.filters["wrap"] = _wrap
     env.filters["c_string"] = _c_string
     env.filters["md"] = _md_cell
+    env.filters["code_name"] = lambda key, spec: spec.errors.by_key(key).name
     return env
 
 

@@ -247,7 +247,7 @@ def _append_timeline(root: Path, line: str) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        text = ("# Master timeline\n\nMilestones of the worker FFI, one per line, newest last. "
+        text = ("# Master timeline\n\nMilestones of the contract, one per line, newest last. "
                 "`ffispec lock` appends the lock lines.\n\n")
     if line in text:
         return
