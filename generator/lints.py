@@ -291,7 +291,7 @@ def error_channel(spec: Spec) -> Iterator[Problem]:
                            f"return value {ch.sentinel}, and the spec has no way to tell a "
                            "failure from that result: no `last_error_detail` role and no "
                            "error_channel code or detail function", fn.location,
-                           _fpath(spec, fn, "errors"),
+                           _fpath(spec, fn, "error_channel" if _own_channel(spec, fn) else "errors"),
                            "give a function `role: last_error_detail`, or set "
                            "error_channel.code / error_channel.detail")
         if ch.kind in ("status", "sentinel", "out_param"):
@@ -460,6 +460,16 @@ def types_and_targets(spec: Spec) -> Iterator[Problem]:
                        "but other codes have them", first.location,
                        ("errors", "codes", codes.index(first)),
                        "the HTTP extension is all or nothing: give every code both fields")
+    for fn in spec.functions:
+        for p in fn.params:
+            if p.fixed is None:
+                continue
+            decl = spec.type_decl(p.ctype.base)
+            if decl is None or p.fixed not in {k.name for k in decl.constants}:
+                yield _problem("LINT-dangling-reference", f"{fn.name}.{p.name}: fixed names "
+                               f"{p.fixed!r}, which is not a constant of {p.ctype.base}",
+                               p.location, _ppath(spec, fn, p, "fixed"),
+                               f"declare it under the `constants:` of type {p.ctype.base}")
     yield from _python_target(spec)
 
 
@@ -479,15 +489,6 @@ def _python_target(spec: Spec) -> Iterator[Problem]:
                            "declare `capacity:` for an out-buffer, give a callback `fixed: "
                            "CONSTANT` (a named constant of its type), or turn the Python target "
                            "off (targets.python.enabled: false)")
-        for p in fn.params:
-            if p.fixed is None:
-                continue
-            decl = spec.type_decl(p.ctype.base)
-            if decl is None or p.fixed not in {k.name for k in decl.constants}:
-                yield _problem("LINT-dangling-reference", f"{fn.name}.{p.name}: fixed names "
-                               f"{p.fixed!r}, which is not a constant of {p.ctype.base}",
-                               p.location, _ppath(spec, fn, p, "fixed"),
-                               f"declare it under the `constants:` of type {p.ctype.base}")
 
 
 def _range_fits(spec: Spec, fn: Function, p: Param) -> Iterator[Problem]:

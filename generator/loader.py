@@ -78,7 +78,7 @@ def parse_text(text: str, name: str) -> RawSpec:
         raise SpecError([Problem("SPEC-yaml", f"invalid YAML: {exc}", Location(name, 1, 1))]) from None
     if node is None:
         raise SpecError([Problem("SPEC-yaml", "the spec file is empty", Location(name, 1, 1),
-                                 hint="start from spec/worker_ffi.yaml")])
+                                 hint="see docs/your-own-c-abi.md for a minimal spec")])
     locations: dict[Path, Location] = {}
     problems: list[Problem] = []
     data = _convert(node, (), name, locations, problems)

@@ -697,7 +697,7 @@ class Targets:
     python_package: str | None  # None: no Python bindings
     python_dir: str
     python_error_base: str
-    native_library: str  # what the bindings open: `worker_ffi`, `sqlite3`
+    native_library: str  # the library's name without lib/.so (`sqlite3`)
     native_soname: str | None  # the file ABI mode dlopen()s (`libsqlite3.so.0`)
     cpp_namespace: str | None  # None: no generated C++ boundary
     cpp_dir: str
@@ -705,7 +705,6 @@ class Targets:
     lock_document: str
     lock_baseline: str
     lock_timeline: str
-    skeleton: str | None  # contract-first: where the implementation skeleton is written
     header_path: str = ""  # interface.header.path
     schema_copy: str = "spec/schema.json"  # the schema, copied next to the spec for editors
 

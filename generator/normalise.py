@@ -41,7 +41,7 @@ from generator.problems import Path
 
 def normalise(raw: RawSpec) -> Spec:
     d = raw.data
-    handles = tuple(_handle(raw, h, ("handles", i)) for i, h in enumerate(d["handles"]))
+    handles = tuple(_handle(raw, h, ("handles", i)) for i, h in enumerate(d.get("handles", [])))
     handle_names = {h.name for h in handles}
     creates = {h.created_by: h.name for h in handles}
     destroys = {h.destroyed_by: h.name for h in handles}
@@ -135,7 +135,7 @@ def _derived_includes(h: dict[str, Any], types: tuple[TypeDecl, ...],
     ctypes = [p.ctype for f in functions for p in f.params] + [f.returns.ctype for f in functions]
     for t in types:
         ctypes += [fl.ctype for fl in t.fields] + list(t.params)
-        ctypes += [t.returns] if t.returns is not None else []
+        ctypes += [c for c in (t.returns, t.aliased) if c is not None]
     standard = {c.standard_header for c in ctypes if c.standard_header} | set(h.get("includes", []))
     library: list[str] = []
     for header in [errors.header, *(x.header for x in handles), *(t.header for t in types)]:
@@ -157,13 +157,13 @@ def _targets(d: dict[str, Any], iface: dict[str, Any]) -> Targets:
         python_error_base=py.get("error_base", _camel(name) + "Error"),
         native_library=native.get("library", name),
         native_soname=native.get("soname"),
-        cpp_namespace=cpp.get("namespace", name) if mode == "contract_first" else None,
+        cpp_namespace=cpp.get("namespace", name)
+        if mode == "contract_first" and cpp.get("enabled", True) else None,
         cpp_dir=cpp.get("dir", "native/src/generated"),
         lock_dir=lock_dir,
         lock_document=lock.get("document", f"{lock_dir}/FFI_INTERFACE_LOCKED.md"),
         lock_baseline=lock.get("baseline", f"{lock_dir}/ffi.lock.json"),
         lock_timeline=lock.get("timeline", f"{lock_dir}/master-timeline.md"),
-        skeleton=cpp.get("skeleton"),
         header_path=iface["header"]["path"],
         schema_copy=d.get("schema", "spec/schema.json"),
     )
@@ -247,8 +247,8 @@ def _with_channel(fn: Function, iface: dict[str, Any], d: dict[str, Any], errors
     merged = {**base, **(own or {})}
     kind = merged.get("kind", "none")
     if kind == "out_param" and fn.error_param is None:
-        # The worker's getters keep signatures without the out-parameter: their error value
-        # is a sentinel told apart from a result by the per-thread detail.
+        # Functions that keep an older signature without the out-parameter: their error
+        # value is a sentinel, told apart from a result by the per-thread detail.
         kind = "sentinel" if fn.errors else "none"
     detail = merged.get("detail")
     detail_from = detail["function"] if detail else (
@@ -418,7 +418,7 @@ _DOC_FIELDS = frozenset({"doc", "details", "notes", "reason", "title", "message_
 
 def canonical(spec: Spec) -> dict[str, Any]:
     """The normalised contract as JSON-ready data, in canonical order (the lock baseline)."""
-    # Fields the worker's first lock predates appear only when a spec uses them, so its
+    # Fields that earlier locks predate appear only when a spec uses them, so an existing
     # contract hash is unchanged by the spec language growing.
     out: dict[str, Any] = {
         "interface": {

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from generator.lints import run_lints
 from generator.loader import load_raw, validate_schema
 from generator.model import Spec
-from generator.normalise import normalise
+from generator.normalise import TypeSyntaxError, normalise
 from generator.problems import Location, Problem, SpecError
 
-DEFAULT_SPEC = "spec/worker_ffi.yaml"
+FALLBACK_SPEC = "spec/spec.yaml"
 
 
-def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
+def default_spec(directory: str | Path = ".") -> str:
+    """The spec a command uses without --spec: `[tool.ffispec] spec` of the project's
+    pyproject.toml, else spec/spec.yaml."""
+    try:
+        with open(Path(directory) / "pyproject.toml", "rb") as fh:
+            configured = tomllib.load(fh).get("tool", {}).get("ffispec", {}).get("spec")
+    except (OSError, tomllib.TOMLDecodeError):
+        return FALLBACK_SPEC
+    return str(configured) if isinstance(configured, str) else FALLBACK_SPEC
+
+
+def type_problem(exc: TypeSyntaxError) -> Problem:
+    return Problem("SPEC-invalid-type", str(exc), exc.location, exc.path,
+                   "write a C type as the library's header does (`const char* const*`, "
+                   "`unsigned long long`); name function pointer types under `types:`")
+
+
+def load_spec(path: str | Path) -> Spec:
     raw = load_raw(path)
     schema_problems = validate_schema(raw)
     try:
@@ -21,7 +39,9 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
     except (KeyError, TypeError, AttributeError, IndexError):
         # The structure is too broken to build a model from; the schema problems say why.
         raise SpecError(schema_problems) from None
-    except ValueError as exc:  # a C type the schema pattern let through but the parser refuses
+    except TypeSyntaxError as exc:  # a C type the schema pattern let through but the parser refuses
+        raise SpecError([*schema_problems, type_problem(exc)]) from None
+    except ValueError as exc:
         raise SpecError([*schema_problems,
                          Problem("SPEC-invalid-value", str(exc), Location(str(path), 1, 1))]) from None
     # Semantic lints run even when the schema found problems, as long as a model could be built,

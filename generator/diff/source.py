@@ -13,8 +13,9 @@ from generator.lints import run_lints
 from generator.loader import RawSpec, load_raw, parse_text, validate_schema
 from generator.lock.state import BASELINE, BaselineError, read_baseline, view_of
 from generator.model import Spec
-from generator.normalise import normalise
+from generator.normalise import TypeSyntaxError, normalise
 from generator.problems import Location, Problem, SpecError
+from generator.spec import type_problem
 
 
 class SourceError(Exception):
@@ -182,6 +183,8 @@ def _checked(raw: RawSpec, name: str) -> tuple[Spec, Mapping[str, int]]:
         raise SpecError(problems)
     try:
         spec = normalise(raw)
+    except TypeSyntaxError as exc:
+        raise SpecError([type_problem(exc)]) from None
     except ValueError as exc:
         raise SpecError([Problem("SPEC-invalid-value", str(exc), Location(name, 1, 1))]) from None
     problems = run_lints(spec)

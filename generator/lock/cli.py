@@ -69,7 +69,7 @@ def register(sub: Any, add: Any) -> None:
                    help="print the rule catalogue (ID, severity, level, meaning) and exit")
     p = add("verify-lock", cmd_verify_lock, "check that the lock document, the baseline, the "
             "spec, the committed header and (with --lib) a built library agree on the contract")
-    p.add_argument("--lib", metavar="PATH", help="a built libworker_ffi shared library")
+    p.add_argument("--lib", metavar="PATH", help="a built shared library of the contract")
 
 
 def _err(message: str) -> None:
