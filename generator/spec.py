@@ -16,13 +16,18 @@ FALLBACK_SPEC = "spec/spec.yaml"
 
 def default_spec(directory: str | Path = ".") -> str:
     """The spec a command uses without --spec: `[tool.ffispec] spec` of the project's
-    pyproject.toml, else spec/spec.yaml."""
+    pyproject.toml, else the one YAML file in spec/, else spec/spec.yaml."""
+    base = Path(directory)
     try:
-        with open(Path(directory) / "pyproject.toml", "rb") as fh:
+        with open(base / "pyproject.toml", "rb") as fh:
             configured = tomllib.load(fh).get("tool", {}).get("ffispec", {}).get("spec")
+        if isinstance(configured, str):
+            return configured
     except (OSError, tomllib.TOMLDecodeError):
-        return FALLBACK_SPEC
-    return str(configured) if isinstance(configured, str) else FALLBACK_SPEC
+        pass
+    found = sorted(p.as_posix() for p in Path("spec").glob("*.yaml")) if base == Path(".") else \
+        sorted(p.relative_to(base).as_posix() for p in (base / "spec").glob("*.yaml"))
+    return found[0] if len(found) == 1 else FALLBACK_SPEC
 
 
 def type_problem(exc: TypeSyntaxError) -> Problem:
