@@ -61,8 +61,9 @@ def normalise(raw: RawSpec) -> Spec:
     )
     roles = {f.role: f for f in functions if f.role}
     by_name = {f.name: f for f in reversed(functions)}
+    capacity = d.get("targets", {}).get("python", {}).get("buffer_capacity", DEFAULT_CAPACITY)
     functions = tuple(_with_bindings(_with_channel(f, iface, d["functions"][f.index], errors,
-                                                   roles, by_name), types)
+                                                   roles, by_name), types, capacity)
                       for f in functions)
     spec = Spec(
         source=display_path(raw.file),
@@ -166,7 +167,14 @@ def _targets(d: dict[str, Any], iface: dict[str, Any]) -> Targets:
         lock_timeline=lock.get("timeline", f"{lock_dir}/master-timeline.md"),
         header_path=iface["header"]["path"],
         schema_copy=d.get("schema", "spec/schema.json"),
+        **_rust_target(d.get("rust", {}), name),
     )
+
+
+def _rust_target(d: dict[str, Any], name: str) -> dict[str, Any]:
+    crate = d.get("crate", name.replace("-", "_").lower())
+    return {"rust_crate": crate if d.get("enabled", True) else None,
+            "rust_dir": d.get("dir", f"bindings/rust/{crate}")}
 
 
 def _camel(name: str) -> str:
@@ -282,7 +290,9 @@ def _param(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], err_p
         doc=d["doc"], location=raw.where(path),
         range=Range(rng.get("min"), rng.get("max"), bool(rng.get("finite", False))) if rng else None,
         allowed=tuple(AllowedValue(a["value"], a["name"], a["doc"]) for a in d.get("allowed", [])),
-        on_violation=d.get("on_violation", violation),
+        # A precondition reports no code: only a checked rule inherits the default.
+        on_violation=d.get("on_violation", violation if d.get(
+            "rule", "checked" if checked else "precondition") == "checked" else ""),
         violation_declared="on_violation" in d,
         len=d.get("len"), utf8=bool(string.get("utf8", False)), min_bytes=string.get("min_bytes"),
         written=d.get("written"), handle=handle,
@@ -327,15 +337,24 @@ def _function(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str],
     )
 
 
-def _with_bindings(fn: Function, types: tuple[TypeDecl, ...]) -> Function:
-    """How the Python bindings treat each parameter, decided once (see `binding_kind`)."""
+# Capacity of an out-buffer whose spec gives a length relation but no `capacity:`
+# (targets.python.buffer_capacity overrides it for a whole spec).
+DEFAULT_CAPACITY = 256
+
+
+def _with_bindings(fn: Function, types: tuple[TypeDecl, ...], capacity: int) -> Function:
+    """How the Python bindings treat each parameter, decided once (see `binding_kind`);
+    out-buffers without a declared capacity get the spec's default."""
     kinds = {t.name: t.kind for t in types}
     receiver = next((p.name for p in fn.params if p.handle and p.ctype.depth == 1
                      and p.direction == "in"), None)
     by_name = {p.name: p for p in fn.params}
-    params = tuple(replace(p, binding=binding_kind(fn, p, receiver, by_name, kinds))
-                   for p in fn.params)
-    return replace(fn, params=params)
+    params = []
+    for p in fn.params:
+        kind = binding_kind(fn, p, receiver, by_name, kinds)
+        size = p.capacity if p.capacity or kind not in ("text_out", "bytes_out") else capacity
+        params.append(replace(p, binding=kind, capacity=size))
+    return replace(fn, params=tuple(params))
 
 
 def binding_kind(fn: Function, p: Param, receiver: str | None, by_name: dict[str, Param],
@@ -363,7 +382,8 @@ def binding_kind(fn: Function, p: Param, receiver: str | None, by_name: dict[str
         return "capacity" if buffer.direction == "out" else "length"
     if p.handle is not None and t.depth == 1 and p.direction == "in":
         return "handle"
-    if p.direction in ("out", "inout") and t.depth == 1 and p.capacity and not p.nullable:
+    if p.direction in ("out", "inout") and t.depth == 1 and (p.capacity or p.len) and \
+            not p.nullable:
         if t.base == "char":
             return "text_out"
         if t.base in ("void", "unsigned char", "uint8_t", "int8_t", "signed char"):

@@ -21,7 +21,7 @@ VERSION = load_spec(ROOT / SPEC).interface.version
 _MAJOR, _MINOR, _ = (int(x) for x in VERSION.split("."))
 NEXT_MINOR = f"{_MAJOR}.{_MINOR + 1}.0"
 COPIED = ["spec", "coordination", "native/include", "native/src/generated", "native/src/impl",
-          "native/cmake", "worker_ffi"]
+          "native/cmake", "worker_ffi", "bindings/rust/worker_ffi"]
 NEW_FUNCTION = f"""  - name: cuda_model_get_embedding_length
     group: model
     since: {NEXT_MINOR}
@@ -46,7 +46,7 @@ uint32_t cuda_model_get_embedding_length(core::Model& model) { return model.shap
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for rel in COPIED:
         shutil.copytree(ROOT / rel, tmp_path / rel,
-                        ignore=shutil.ignore_patterns("*.so", "__pycache__", "_native*"))
+                        ignore=shutil.ignore_patterns("*.so", "__pycache__", "_native*", "target"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

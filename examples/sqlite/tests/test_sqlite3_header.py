@@ -62,11 +62,11 @@ def test_a_declaration_that_differs_from_sqlite3_h_does_not_compile(tmp_path: Pa
 def test_existing_types_and_codes_are_referenced_not_redeclared() -> None:
     text = HEADER.read_text()
     assert "#include <sqlite3.h>" in text
-    for name in ("sqlite3", "sqlite3_stmt"):
-        assert f"typedef struct {name} {name};" not in text.replace(
-            f"as `typedef struct {name} {name};`", "")
-    assert "typedef void (*sqlite3_destructor_type)" not in text
-    assert "#define SQLITE_OK" not in text and "typedef enum" not in text
+    # Declarations only: comments may quote the library's typedefs.
+    code = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("*", "/*", "//"))]
+    assert not [ln for ln in code if ln.startswith("typedef")], code
+    assert not [ln for ln in code if ln.startswith("#define SQLITE_")]
+    assert "typedef struct sqlite3 sqlite3;" in text  # documented where it comes from
     # No standard header is needed: every type comes from <sqlite3.h>.
     assert "#include <stdint.h>" not in text
 
