@@ -84,6 +84,7 @@ def _show(value: Any) -> str:
 
 def diff_views(old: View, new: View) -> list[Change]:
     from generator.difffunctions import functions
+    from generator.http.diff import http
 
     d = Differ(old, new)
     _interface(d)
@@ -91,6 +92,7 @@ def diff_views(old: View, new: View) -> list[Change]:
     _handles(d)
     functions(d)
     _model_format(d)
+    http(d)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(d.changes, key=lambda c: (order[c.severity], c.symbol, c.rule, c.fingerprint))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from generator import __version__
+from generator.http.openapi import render_openapi
 from generator.model import Spec
 
 REGENERATE = "ffispec generate"
@@ -23,12 +24,13 @@ REGENERATE = "ffispec generate"
 class Artefact:
     """One generated file: where it goes, which template makes it, how its comments look."""
 
-    path: Callable[[Spec], str]
+    path: Callable[[Spec], str | None]  # None: this spec has nothing for this artefact
     template: str | None
     comment: str  # "c", "hash", "html", or "none" (JSON and other formats without comments)
     static_source: str | None = None  # copied verbatim from the package instead of rendered
+    renderer: Callable[[Spec], str] | None = None  # built as data (JSON) instead of a template
 
-    def target(self, spec: Spec) -> str:
+    def target(self, spec: Spec) -> str | None:
         return self.path(spec)
 
 
@@ -41,6 +43,8 @@ ARTEFACTS: list[Artefact] = [
     Artefact(lambda s: "worker_ffi/_ffi_build.py", "ffi_build.py.j2", "hash"),
     Artefact(lambda s: "coordination/FFI_INTERFACE_LOCKED.md", "locked.md.j2", "html"),
     Artefact(lambda s: "spec/schema.json", None, "none", static_source="schema.json"),
+    Artefact(lambda s: s.http.openapi_path if s.http is not None else None, None, "none",
+             renderer=render_openapi),
 ]
 
 
@@ -109,13 +113,18 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
     env = environment()
     out: dict[str, str] = {}
     for art in artefacts if artefacts is not None else ARTEFACTS:
-        if art.static_source is not None:
+        target = art.target(spec)
+        if target is None:
+            continue
+        if art.renderer is not None:
+            text = art.renderer(spec)
+        elif art.static_source is not None:
             text = resources.files("generator").joinpath(art.static_source).read_text("utf-8")
         else:
             assert art.template is not None
             body = env.get_template(art.template).render(spec=spec, **(extra_context or {}))
             text = banner(spec, art.comment) + body
-        out[art.target(spec)] = text
+        out[target] = text
     return out
 
 
