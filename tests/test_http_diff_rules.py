@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from generator.diff import diff_views
-from generator.diffrules import RULES
-from generator.diffsource import View, load_spec_with_lines, spec_view
+from generator.diff.rules import RULES
+from generator.diff.source import View, load_spec_with_lines, spec_view
 from generator.loader import load_raw
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.diff import Differ
+from generator.diff.differ import Differ
 
 _DOC = ("doc", "summary", "description")
 _NARROW_MIN = ("minimum", "minLength")

@@ -307,8 +307,13 @@ def normalise_http(spec: Spec, raw: dict[str, Any] | None, where: Any) -> HttpSe
                     r.problem("HTTP-restated", f"service error {e['key']} restates `{key}`, "
                               "which the contract's error table owns", (*path, key),
                               f"remove `{key}`")
-            errors.append(ServiceError(c.key, c.http_status, c.message, c.retriable,
-                                       e.get("doc", c.doc), True))
+            if c.http_status is None:
+                r.problem("HTTP-error-no-status", f"service error {e['key']} comes from the "
+                          "contract's error table, which has no http_status for it", path,
+                          "add http_status and retriable to every code of `errors:`, or give "
+                          "this service error a key of its own with status and message")
+            errors.append(ServiceError(c.key, c.http_status or 500, c.message,
+                                       bool(c.retriable), e.get("doc", c.doc), True))
             continue
         missing = [k for k in ("status", "message", "retriable") if k not in e]
         if missing:

@@ -113,7 +113,7 @@ def _statuses(spec: Spec, service: HttpService, keys: tuple[str, ...]) -> dict[i
     by_key = {e.key: e for e in service.errors}
     for key in keys:
         row: Any = by_key.get(key) or spec.errors.by_key(key)
-        status = row.status if key in by_key else row.http_status
+        status = row.status if key in by_key else (row.http_status or 500)
         rows.setdefault(status, []).append(row)
     return dict(sorted(rows.items()))
 

@@ -1,11 +1,11 @@
 """The HTTP section's change-classification rules, as plain tuples so that the diff
-catalogue (generator.diffrules) can include them without importing the differ."""
+catalogue (generator.diff.rules) can include them without importing the differ."""
 
 from __future__ import annotations
 
 B, C, D = "breaking", "compatible", "documentation"
 
-# (id, severity, level, explanation); generator.diffrules adds these to the catalogue.
+# (id, severity, level, explanation); generator.diff.rules adds these to the catalogue.
 HTTP_RULES: list[tuple[str, str, str, str]] = [
     ("HTTP-service-added", C, "api", "the contract gained an HTTP service description"),
     ("HTTP-service-removed", B, "api", "the HTTP service description was removed"),
