@@ -224,7 +224,8 @@ def _cargo(session: nox.Session) -> dict[str, str]:
 def rust(session: nox.Session) -> None:
     """The generated Rust bindings: prove the crates are current (`ffispec check`), then unit,
     doc (compile_fail lifetime and Send/Sync proofs included) and integration tests against
-    the host library with `cargo test --offline`, and `cargo clippy -D warnings` when installed."""
+    the host library with `cargo test --offline`, rustdoc with warnings as errors, and
+    `cargo clippy -D warnings` when installed."""
     env = _cargo(session)
     session.run("python", "-m", "generator", "check")
     session.run("python", "-m", "conformance.models", RUST_MODELS, silent=True)
@@ -232,6 +233,9 @@ def rust(session: nox.Session) -> None:
         manifest = f"{crate}/Cargo.toml"
         session.run("cargo", "test", "--offline", "--manifest-path", manifest, *session.posargs,
                     env=env, external=True)
+        # Generated doc comments and intra-doc links must be valid rustdoc.
+        session.run("cargo", "doc", "--offline", "--no-deps", "--quiet", "--manifest-path",
+                    manifest, env={**env, "RUSTDOCFLAGS": "-D warnings"}, external=True)
         if shutil.which("cargo-clippy"):
             session.run("cargo", "clippy", "--offline", "--all-targets", "--manifest-path",
                         manifest, "--", "-D", "warnings", env=env, external=True)

@@ -114,6 +114,7 @@ def environment() -> jinja2.Environment:
     env.filters["wrap"] = _wrap
     env.filters["c_string"] = _c_string
     env.filters["md"] = _md_cell
+    env.filters["code_name"] = lambda key, spec: spec.errors.by_key(key).name
     rust.add_filters(env.filters)
     return env
 
@@ -141,6 +142,7 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
                artefacts: list[Artefact] | None = None) -> dict[str, str]:
     """Path (relative to the project root) -> the exact text that belongs there."""
     env = environment()
+    rust_view = rust.RustView(spec)
     out: dict[str, str] = {}
     for art in artefacts if artefacts is not None else ARTEFACTS:
         if not art.applies(spec):
@@ -152,7 +154,7 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
             text = resources.files("generator").joinpath(art.static_source).read_text("utf-8")
         else:
             assert art.template is not None
-            body = env.get_template(art.template).render(spec=spec, rs=rust.RustView(spec),
+            body = env.get_template(art.template).render(spec=spec, rs=rust_view,
                                                          **(extra_context or {}))
             text = banner(spec, art.comment) + body
         out[target] = text

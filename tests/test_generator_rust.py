@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from generator.render import ARTEFACTS, render_all
-from generator.rust import RustView, camel, doc_lines, ident, string_literal
+from generator.rust import RustView
+from generator.rust.text import camel, doc_lines, ident, snake, string_literal
 from generator.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +54,7 @@ def test_string_literal_escapes_what_rust_strings_cannot_hold(text: str, literal
 def test_identifiers_and_names() -> None:
     assert ident("type") == "r#type" and ident("self") == "self_" and ident("model") == "model"
     assert camel("VRAM_OOM") == "VramOom" and camel("max_tokens") == "MaxTokens"
+    assert snake("zSql") == "z_sql" and snake("ppDb") == "pp_db" and snake("type") == "r#type"
 
 
 def test_worker_spec_placement_follows_the_model() -> None:
@@ -63,7 +65,7 @@ def test_worker_spec_placement_follows_the_model() -> None:
     assert [m.fn.name for m in rs.remote_methods("InferenceResult")] == ["cuda_inference_cancel"]
     assert not any(rs.is_sync(h) for h in rs.spec.handles)  # all externally synchronised
     assert rs.raw_only == ()
-    assert rs.has_contract_roles and rs.detail_fn is not None
+    assert rs.has_contract_roles and rs.has_detail
 
 
 def _variant_spec(tmp_path: Path) -> Path:
@@ -96,7 +98,7 @@ def test_a_crate_without_roles_with_a_raw_only_function_and_hostile_docs_compile
         pytest.skip("cargo is not installed; `nox -s rust` reports that as an error")
     spec = load_spec(_variant_spec(tmp_path))
     rs = RustView(spec)
-    assert not rs.has_contract_roles and rs.detail_fn is None
+    assert not rs.has_contract_roles and not rs.has_detail
     assert [f.name for f, _ in rs.raw_only] == ["cuda_model_get_sizes"]
     crate = tmp_path / "crate"
     for rel, text in render_all(spec, {}, RUST_ARTEFACTS).items():

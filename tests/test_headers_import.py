@@ -56,6 +56,32 @@ def test_importing_the_generated_header_gives_back_the_worker_contract(tmp_path:
         for i, e in enumerate(original.exceptions))
 
 
+ROUND_TRIP = [("tests/fixtures/headers/roundtrip/kv.yaml", ["tests/fixtures/headers/roundtrip/lib"]),
+              *[(str(p.relative_to(ROOT)), []) for p in sorted(ROOT.glob("examples/*/spec/*.yaml"))]]
+
+
+@pytest.mark.parametrize(("spec_path", "include_dirs"), ROUND_TRIP, ids=[Path(s).stem for s, _ in ROUND_TRIP])
+def test_importing_a_generated_header_gives_back_its_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              spec_path: str, include_dirs: list[str]) -> None:
+    """Status channels, codes and handles referenced from the library's own header, callback
+    types, out-handles, preconditions: whatever the spec says, its header says, and importing
+    the header gives it back."""
+    from generator.render import ARTEFACTS, render_all
+
+    original = load_spec(spec_path)
+    header = original.interface.header.path
+    text = render_all(original, {}, [a for a in ARTEFACTS if a.target(original) == header])[header]
+    (tmp_path / header).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / header).write_text(text, encoding="utf-8")
+    dirs = [str(ROOT / d) for d in include_dirs]
+    monkeypatch.chdir(tmp_path)   # the header path is a contract field, relative to the root
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(to_yaml(infer(read_headers([header], dirs)), []), encoding="utf-8")
+    imported = load_spec(draft)
+    assert _differences(strip_docs(canonical(original)), strip_docs(canonical(imported))) == []
+    assert imported.contract_hash == original.contract_hash
+
+
 def test_round_trip_notices_a_contract_change(tmp_path: Path) -> None:
     """The comparison above can fail: a header whose rule text changed imports differently."""
     header = Path("native/include/worker_ffi.h").read_text(encoding="utf-8")
@@ -180,6 +206,22 @@ def test_sqlite_import_finds_its_handles_and_error_table() -> None:
     codes = {c["name"]: c["value"] for c in data["errors"]["codes"]}
     assert codes["SQLITE_OK"] == 0 and codes["SQLITE_BUSY"] == 5 and codes["SQLITE_DONE"] == 101
     assert data["interface"]["version"].startswith("3.")
+    # SQLite returns its codes: a status channel, and functions returning no code have none.
+    assert data["interface"]["error_channel"] == {"kind": "status", "success": ["OK"]}
+    fn = {f["name"]: f for f in data["functions"]}
+    assert "BUSY" in fn["sqlite3_close"]["errors"] and "error_channel" not in fn["sqlite3_close"]
+    assert fn["sqlite3_libversion"]["error_channel"] == {"kind": "none"}
+    # The draft describes the existing library: its own header is included, never overwritten.
+    assert data["targets"]["mode"] == "existing_library"
+    assert data["interface"]["header"]["path"] == "include/sqlite3_ffi.h"
+    assert data["interface"]["header"]["includes"] == ["sqlite3.h"]
+    # Function pointers name callback types: the header's typedef where one has the signature.
+    assert fn["sqlite3_bind_text"]["params"][4] == {"name": "arg4", "type": "sqlite3_destructor_type",
+                                                    "direction": "in"}
+    types = {t["name"]: t for t in data["types"]}
+    assert types["sqlite3_destructor_type"] == {"name": "sqlite3_destructor_type", "kind": "callback",
+                                                "returns": "void", "params": ["void*"],
+                                                "doc": "A callback of sqlite3_bind_blob.", "header": "sqlite3.h"}
 
 
 # ----------------------------------------------------------------------- bad input

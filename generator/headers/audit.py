@@ -11,7 +11,7 @@ from typing import Any
 
 from generator.headers import phrases as ph
 from generator.headers.doctext import DocFacts, parse
-from generator.headers.infer import guess_prefix
+from generator.headers.infer_base import guess_prefix
 from generator.headers.ir import CFunction, HeaderSet
 from generator.headers.problems import Where
 

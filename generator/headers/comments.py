@@ -241,8 +241,11 @@ class RawHeader:
     def sections(self) -> tuple[Comment, ...]:
         """Section banners (`/* ==== Title ==== */`) and `@defgroup` blocks."""
         return tuple(c for c in self.comments if c.standalone and
-                     ("@defgroup" in c.text or re.match(r"^\s*[=\-#*]{3,}", c.text) or
-                      re.search(r"[=\-]{4,}\s*$", c.text.splitlines()[0])))
+                     ("@defgroup" in c.text or (len(c.lines) <= 2 and _BANNER.match(c.text.splitlines()[0]))))
+
+
+# `==== Title ====`, `---- Title: doc ----`: a title between runs of rule characters.
+_BANNER = re.compile(r"^\s*[=\-#*]{3,}\s*[A-Za-z][^=]*?[=\-#*]{3,}\s*$")
 
 
 def _names(c: Comment, name: str) -> bool:

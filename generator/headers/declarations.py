@@ -106,6 +106,7 @@ class _Reader:
             sections=tuple(s for f in user_files for s in self.raw[f].sections),
             guards={f: g for f in user_files if (g := self.raw[f].guard)},
             includes={f: self.raw[f].includes for f in user_files},
+            comments=tuple(c for f in user_files for c in self.raw[f].comments if c.standalone and c.doxygen),
         )
 
     def _ordered_files(self) -> list[str]:

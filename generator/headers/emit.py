@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from generator.headers.infer import Draft
+from generator.headers.infer_base import Draft
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./+-]*$")
 _RESERVED = re.compile(r"^(?:true|false|yes|no|on|off|null|y|n|~)$", re.I)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from generator.headers.comments import Comment
 from generator.headers.problems import Where
@@ -96,4 +96,4 @@ class HeaderSet:
     sections: tuple[Comment, ...]        # section banners and @defgroup blocks, in order
     guards: dict[str, str]               # header -> include guard
     includes: dict[str, tuple[str, ...]]  # header -> `<...>` includes
-    declaration_counts: dict[str, int] = field(default_factory=dict)  # per file, functions seen
+    comments: tuple[Comment, ...] = ()   # every standalone doc comment of the user's headers

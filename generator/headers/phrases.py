@@ -5,7 +5,7 @@ returns the fact and the words it came from, so a guess can say why it was made.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 NULLABLE = re.compile(r"\b(?:may|can|could) be NULL\b|\bNULL is (?:allowed|accepted|a no-op|ignored)\b|"
@@ -32,8 +32,10 @@ FAILS = re.compile(r"\b(?:on|if|when) (?:failure|error)\b|\bfails?\b|\bfailed\b|
                    r"\bindistinguishable\b", re.I)
 FALSE_MEANS = re.compile(r"\bfalse\b(?:\s+(?:on|if|when|means|=|:|otherwise))?\s*([^.;]*)", re.I)
 
-_RULES = re.compile(r"^(?P<doc>.*?)(?:\s*Rules: (?P<rules>.*?)\.(?= Ownership:| Written |$))?"
-                    r"(?:\s*Ownership: (?P<own>\w+)\.)?(?:\s*Written (?P<written>[\w ]+)\.)?$", re.S)
+_RULES = re.compile(r"^(?P<doc>.*?)(?:\s*Rules: (?P<rules>.*?)\.(?= Ownership:| Written | On failure:| NULL means:"
+                    r"| Always |$))?(?:\s*Ownership: (?P<own>\w+)\.)?(?:\s*Written (?P<written>[\w ]+)\.)?"
+                    r"(?:\s*On failure: (?P<on_failure>\w+)\.)?(?:\s*NULL means: (?P<null_means>.*?)\.)?"
+                    r"(?:\s*Always (?P<fixed>\w+)\.)?$", re.S)
 _RETURN = re.compile(r"^(?P<doc>.*?)(?:\s*May be NULL\.(?P<nullable>))?(?:\s*Ownership: (?P<own>\w+)\.)?"
                      r"(?:\s*On error: (?P<on_error>.*?)\.(?= false with| |$))?"
                      r"(?:\s*false with code 0 means (?P<false>.*)\.)?$", re.S)
@@ -45,16 +47,18 @@ class ParamClauses:
     rules: list[str]
     ownership: str | None
     written: str | None
+    extra: dict[str, str] = field(default_factory=dict)  # on_failure, null_means, fixed
 
 
 def param_clauses(text: str) -> ParamClauses:
     """Split the generator's structured clauses off a parameter's doc text."""
     m = _RULES.match(text.strip())
-    if not m or not (m["rules"] or m["own"] or m["written"]):
+    extra_keys = ("on_failure", "null_means", "fixed")
+    if not m or not (m["rules"] or m["own"] or m["written"] or any(m[k] for k in extra_keys)):
         return ParamClauses(text.strip(), [], None, None)
     rules = [r.strip() for r in (m["rules"] or "").split(";") if r.strip()]
     written = m["written"].strip().replace(" ", "_") if m["written"] else None
-    return ParamClauses(m["doc"].strip(), rules, m["own"], written)
+    return ParamClauses(m["doc"].strip(), rules, m["own"], written, {k: m[k] for k in extra_keys if m[k]})
 
 
 def return_clauses(text: str) -> dict[str, Any]:
@@ -75,6 +79,8 @@ def parse_rule(rule: str) -> tuple[str, Any] | None:
         return "nullable", True
     if rule == "must not be NULL":
         return "nullable", False
+    if rule == "precondition: breaking it is undefined behaviour":
+        return "precondition", True
     if rule == "valid UTF-8":
         return "utf8", True
     m = re.fullmatch(r"at least (\d+) byte\(s\)", rule)

@@ -111,7 +111,7 @@ fn main() {
     let mut results = vec![("getter wrapper / raw (target <= 1.05)", wrapped / bare, wrapped / bare <= 1.05)];
     println!("medians of {rounds} interleaved rounds");
     println!("getter: wrapper {wrapped:.2} ns/call, raw extern \"C\" {bare:.2} ns/call");
-    for (label, model, streams, max_tokens, rounds) in [("tiny", &tiny, 200, 64, rounds), ("4 MB", &large, 2, 256, rounds.div_ceil(3).max(3))] {
+    for (label, model, streams, max_tokens, rounds) in [("tiny", &tiny, 200, 64, rounds), ("4 MB", &large, 2, 256, ((rounds + 2) / 3).max(3))] {
         let (wrapped, bare) = stream_pieces_per_s(model, rounds, streams, max_tokens);
         println!("stream {label:4}: iterator {wrapped:12.0} pieces/s, raw loop {bare:12.0} pieces/s");
         let ratio = wrapped / bare;

@@ -233,11 +233,10 @@ impl Error {
         self.violation.as_deref()
     }
 
-    /// The library reported `code`; read its detail now, on the failing thread.
+    /// The library reported `code`; `detail` was read right after the failing call.
     #[cold]
     #[inline(never)]
-    pub(crate) fn reported(code: c_int, f: &'static FnInfo) -> Error {
-        let detail = read_detail();
+    pub(crate) fn reported(code: c_int, f: &'static FnInfo, detail: String) -> Error {
         let violation = if ErrorKey::from_code(code) == ErrorKey::Unrecognized {
             Some(format!("code {code} is not in the error table"))
         } else if !f.codes.contains(&code) {
@@ -251,12 +250,13 @@ impl Error {
     /// A creator returned NULL: its code, or (code 0) a contract violation.
     #[cold]
     #[inline(never)]
-    pub(crate) fn null_result(code: c_int, f: &'static FnInfo, has_channel: bool) -> Error {
+    #[allow(dead_code)]
+    pub(crate) fn null_result(code: c_int, f: &'static FnInfo, has_channel: bool, detail: String) -> Error {
         if code != 0 {
-            return Error::reported(code, f);
+            return Error::reported(code, f, detail);
         }
         if !has_channel {
-            if let Some(error) = Error::from_detail(f) {
+            if let Some(error) = Error::from_detail(f, None, detail) {
                 return error;
             }
         }
@@ -264,28 +264,32 @@ impl Error {
     }
 
     /// A function without an error channel returned its error value: a non-empty detail says
-    /// it failed, and it can only have reported its one declared code.
+    /// it failed; the code comes from the spec's code function, or is the one code declared.
     #[cold]
     #[inline(never)]
     #[allow(dead_code)]
-    pub(crate) fn from_detail(f: &'static FnInfo) -> Option<Error> {
-        let detail = read_detail();
-        if detail.is_empty() {
+    pub(crate) fn from_detail(f: &'static FnInfo, code: Option<c_int>, detail: String) -> Option<Error> {
+        if detail.is_empty() && code.is_none() {
             return None;
         }
-        let (code, violation) = match f.codes {
-            [code] => (*code, None),
-            _ => (0, Some(format!("{} has no error channel and declares several codes", f.name))),
-        };
-        Some(Error { code, function: f.name, detail, violation })
+        match (code, f.codes) {
+            (Some(0), _) => None,
+            (Some(code), _) => Some(Error::reported(code, f, detail)),
+            (None, [code]) => Some(Error { code: *code, function: f.name, detail, violation: None }),
+            (None, _) => Some(Error {
+                code: 0,
+                function: f.name,
+                detail,
+                violation: Some(format!("{} has no error channel and declares several codes", f.name)),
+            }),
+        }
     }
 
     /// The library broke a promise the error code cannot express.
     #[cold]
     #[inline(never)]
     pub(crate) fn broken(code: c_int, f: &'static FnInfo, why: String) -> Error {
-        let detail = read_detail();
-        Error { code, function: f.name, detail, violation: Some(why) }
+        Error { code, function: f.name, detail: String::new(), violation: Some(why) }
     }
 
     /// The bindings refused an argument before calling the library.
@@ -348,6 +352,7 @@ impl fmt::Display for ContractMismatch {
 impl std::error::Error for ContractMismatch {}
 
 /// Compare what the library reports with the bindings' contract.
+#[allow(dead_code)]
 pub(crate) fn check_contract(library_version: String, library_hash: String) -> Result<(), ContractMismatch> {
     if library_hash == ContractMismatch::BINDINGS_HASH {
         Ok(())
@@ -366,10 +371,22 @@ pub(crate) fn owned_text(ptr: *const c_char) -> String {
     unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
 }
 
-/// The detail of the last failure on this thread.
-fn read_detail() -> String {
-    // SAFETY: cuda_last_error_detail takes no arguments and is safe from any thread.
-    owned_text(unsafe { raw::cuda_last_error_detail() })
+/// Optional text returned by the library: NULL is `None`.
+#[allow(dead_code)]
+pub(crate) fn optional_text(ptr: *const c_char) -> Option<String> {
+    (!ptr.is_null()).then(|| owned_text(ptr))
+}
+
+/// The detail text `cuda_last_error_detail` reports for this thread.
+pub(crate) fn detail_cuda_last_error_detail() -> String {
+    // SAFETY: no arguments; the text is copied at once.
+    owned_text(unsafe { raw::cuda_last_error_detail() }.cast())
+}
+
+/// A length the C function takes as `T`; a value that does not fit is refused before the call.
+#[allow(dead_code)]
+pub(crate) fn length<T: TryFrom<usize>>(len: usize, param: &str, code: c_int, f: &'static FnInfo) -> Result<T, Error> {
+    T::try_from(len).map_err(|_| Error::refused(code, f, format!("{param} is {len} bytes, more than the C length type holds; no native call was made")))
 }
 
 /// A `&str` argument as a C string; a NUL byte inside is refused without calling the library.
@@ -380,6 +397,7 @@ pub(crate) fn c_string(value: &str, param: &str, code: c_int, f: &'static FnInfo
 }
 
 /// A piece written by a stream into `buf`: it must be NUL-terminated valid UTF-8.
+#[allow(dead_code)]
 pub(crate) fn piece(buf: &[u8], f: &'static FnInfo) -> Result<String, Error> {
     let Ok(text) = CStr::from_bytes_until_nul(buf) else {
         return Err(Error::broken(0, f, "the piece is not NUL-terminated within the buffer".into()));
@@ -413,7 +431,7 @@ mod tests {
     fn an_unknown_code_is_a_violation_value_not_a_panic() {
         for code in [c_int::MIN, -1, 100, c_int::MAX] {
             assert_eq!(ErrorKey::from_code(code), ErrorKey::Unrecognized);
-            let error = Error::reported(code, &PROBE);
+            let error = Error::reported(code, &PROBE, String::new());
             assert_eq!(error.code(), code);
             assert_eq!(error.key(), ErrorKey::Unrecognized);
             assert_eq!(error.message(), "Unrecognized error code");
@@ -424,7 +442,7 @@ mod tests {
 
     #[test]
     fn a_declared_code_carries_the_table_row() {
-        let error = Error::reported(1, &PROBE);
+        let error = Error::reported(1, &PROBE, String::new());
         assert!(!error.is_contract_violation(), "{error}");
         assert_eq!(error.key(), ErrorKey::from_code(1));
         assert_eq!(error.function(), "probe");
@@ -437,7 +455,7 @@ mod tests {
 
     #[test]
     fn a_code_the_function_does_not_declare_is_a_violation() {
-        let error = Error::reported(2, &PROBE);
+        let error = Error::reported(2, &PROBE, String::new());
         assert_eq!(error.key(), ErrorKey::VramOom);
         assert!(error.is_contract_violation());
         assert!(error.violation().unwrap_or_default().contains("does not declare"));

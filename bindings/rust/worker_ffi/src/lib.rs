@@ -58,7 +58,7 @@
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 
 #[allow(unused_imports)]
-use core::ffi::c_int;
+use core::ffi::{c_char, c_int, c_long, c_longlong, c_schar, c_short, c_uchar, c_uint, c_ulong, c_ulonglong, c_ushort, c_void};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 #[allow(unused_imports)]
@@ -233,18 +233,15 @@ impl Library {
     pub fn init(&self, gpu_device: c_int) -> Result<Context> {
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_init(gpu_device, &mut err) };
         let Some(raw) = NonNull::new(result) else {
-            return Err(Error::null_result(err, &F_CUDA_INIT, true));
+            return Err(Error::null_result(err, &F_CUDA_INIT, true, error::detail_cuda_last_error_detail()));
         };
-        let handle = Context {
-            raw,
-        };
+        let handle = Context { raw };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_INIT));
+            return Err(Error::reported(err, &F_CUDA_INIT, error::detail_cuda_last_error_detail()));
         }
         Ok(handle)
     }
@@ -258,9 +255,8 @@ impl Library {
     #[inline]
     pub fn get_device_count(&self) -> c_int {
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         unsafe { raw::cuda_get_device_count() }
     }
 
@@ -273,11 +269,10 @@ impl Library {
     #[inline]
     pub fn error_message(&self, error_code: c_int) -> String {
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_error_message(error_code) };
-        error::owned_text(result)
+        error::owned_text(result.cast())
     }
 
     /// Detail of the last failure reported on the calling thread.
@@ -289,11 +284,10 @@ impl Library {
     #[inline]
     pub fn last_error_detail(&self) -> String {
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_last_error_detail() };
-        error::owned_text(result)
+        error::owned_text(result.cast())
     }
 
     /// The contract version the library was built from, as "MAJOR.MINOR.PATCH".
@@ -302,11 +296,10 @@ impl Library {
     #[inline]
     pub fn contract_version(&self) -> String {
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_contract_version() };
-        error::owned_text(result)
+        error::owned_text(result.cast())
     }
 
     /// The sha256 of the normalised contract the library was built from, 64 hex digits.
@@ -315,11 +308,10 @@ impl Library {
     #[inline]
     pub fn contract_hash(&self) -> String {
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_contract_hash() };
-        error::owned_text(result)
+        error::owned_text(result.cast())
     }
 
     /// Make the nth device allocation from now on fail (process-wide).
@@ -337,12 +329,11 @@ impl Library {
     pub fn testing_fail_allocation(&self, nth: c_int) -> Result<()> {
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         unsafe { raw::cuda_testing_fail_allocation(nth, &mut err) };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_TESTING_FAIL_ALLOCATION));
+            return Err(Error::reported(err, &F_CUDA_TESTING_FAIL_ALLOCATION, error::detail_cuda_last_error_detail()));
         }
         Ok(())
     }
@@ -364,12 +355,11 @@ impl Library {
     pub fn testing_fail_call(&self, nth: c_int) -> Result<()> {
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         unsafe { raw::cuda_testing_fail_call(nth, &mut err) };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_TESTING_FAIL_CALL));
+            return Err(Error::reported(err, &F_CUDA_TESTING_FAIL_CALL, error::detail_cuda_last_error_detail()));
         }
         Ok(())
     }
@@ -380,9 +370,8 @@ impl Library {
     #[inline]
     pub fn testing_tracked_bytes(&self) -> u64 {
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         unsafe { raw::cuda_testing_tracked_bytes() }
     }
 
@@ -392,9 +381,8 @@ impl Library {
     #[inline]
     pub fn testing_live_handles(&self) -> u64 {
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         unsafe { raw::cuda_testing_live_handles() }
     }
 }
@@ -416,7 +404,7 @@ impl Library {
 ///
 /// ```compile_fail,E0382
 /// fn use_after_close(handle: worker_ffi::Context) {
-///     handle.close();
+///     let _ = handle.close();
 ///     let _ = handle.get_process_vram_usage();
 /// }
 /// ```
@@ -491,20 +479,15 @@ impl Context {
         let mut vram_bytes_used: u64 = 0;
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: externally synchronised on ctx; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
-        let result = unsafe { raw::cuda_load_model(self.raw.as_ptr(), model_path_c.as_ptr(), &mut vram_bytes_used, &mut err) };
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
+        let result = unsafe { raw::cuda_load_model(self.raw.as_ptr(), model_path_c.as_ptr().cast(), &mut vram_bytes_used, &mut err) };
         let Some(raw) = NonNull::new(result) else {
-            return Err(Error::null_result(err, &F_CUDA_LOAD_MODEL, true));
+            return Err(Error::null_result(err, &F_CUDA_LOAD_MODEL, true, error::detail_cuda_last_error_detail()));
         };
-        let handle = Model {
-            raw,
-            vram_bytes_used,
-            _parent: PhantomData,
-        };
+        let handle = Model { raw, vram_bytes_used, _parent: PhantomData };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_LOAD_MODEL));
+            return Err(Error::reported(err, &F_CUDA_LOAD_MODEL, error::detail_cuda_last_error_detail()));
         }
         Ok(handle)
     }
@@ -520,12 +503,11 @@ impl Context {
     #[inline]
     pub fn get_process_vram_usage(&self) -> Result<u64> {
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_get_process_vram_usage(self.raw.as_ptr()) };
         if result == 0 {
-            if let Some(error) = Error::from_detail(&F_CUDA_GET_PROCESS_VRAM_USAGE) {
+            if let Some(error) = Error::from_detail(&F_CUDA_GET_PROCESS_VRAM_USAGE, None, error::detail_cuda_last_error_detail()) {
                 return Err(error);
             }
         }
@@ -541,12 +523,11 @@ impl Context {
     pub fn check_device_health(&self) -> Result<bool> {
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_check_device_health(self.raw.as_ptr(), &mut err) };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_CHECK_DEVICE_HEALTH));
+            return Err(Error::reported(err, &F_CUDA_CHECK_DEVICE_HEALTH, error::detail_cuda_last_error_detail()));
         }
         Ok(result)
     }
@@ -563,12 +544,11 @@ impl Context {
     pub fn testing_inject_fault(&self, fault: Fault) -> Result<()> {
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: externally synchronised on ctx; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         unsafe { raw::cuda_testing_inject_fault(self.raw.as_ptr(), fault.raw(), &mut err) };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_TESTING_INJECT_FAULT));
+            return Err(Error::reported(err, &F_CUDA_TESTING_INJECT_FAULT, error::detail_cuda_last_error_detail()));
         }
         Ok(())
     }
@@ -591,7 +571,7 @@ impl Context {
 ///
 /// ```compile_fail,E0382
 /// fn use_after_close(handle: worker_ffi::Model<'_>) {
-///     handle.close();
+///     let _ = handle.close();
 ///     let _ = handle.get_vram_usage();
 /// }
 /// ```
@@ -684,12 +664,11 @@ impl<'p> Model<'p> {
     #[inline]
     pub fn get_vram_usage(&self) -> Result<u64> {
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_model_get_vram_usage(self.raw.as_ptr()) };
         if result == 0 {
-            if let Some(error) = Error::from_detail(&F_CUDA_MODEL_GET_VRAM_USAGE) {
+            if let Some(error) = Error::from_detail(&F_CUDA_MODEL_GET_VRAM_USAGE, None, error::detail_cuda_last_error_detail()) {
                 return Err(error);
             }
         }
@@ -705,12 +684,11 @@ impl<'p> Model<'p> {
     pub fn get_vocab_size(&self) -> Result<u32> {
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_model_get_vocab_size(self.raw.as_ptr(), &mut err) };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_MODEL_GET_VOCAB_SIZE));
+            return Err(Error::reported(err, &F_CUDA_MODEL_GET_VOCAB_SIZE, error::detail_cuda_last_error_detail()));
         }
         Ok(result)
     }
@@ -724,12 +702,11 @@ impl<'p> Model<'p> {
     pub fn get_context_length(&self) -> Result<u32> {
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_model_get_context_length(self.raw.as_ptr(), &mut err) };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_MODEL_GET_CONTEXT_LENGTH));
+            return Err(Error::reported(err, &F_CUDA_MODEL_GET_CONTEXT_LENGTH, error::detail_cuda_last_error_detail()));
         }
         Ok(result)
     }
@@ -756,19 +733,15 @@ impl<'p> Model<'p> {
         let prompt_c = error::c_string(prompt, "prompt", 5, &F_CUDA_INFERENCE_START)?;
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: externally synchronised on model; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
-        let result = unsafe { raw::cuda_inference_start(self.raw.as_ptr(), prompt_c.as_ptr(), max_tokens, temperature, seed, &mut err) };
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
+        let result = unsafe { raw::cuda_inference_start(self.raw.as_ptr(), prompt_c.as_ptr().cast(), max_tokens, temperature, seed, &mut err) };
         let Some(raw) = NonNull::new(result) else {
-            return Err(Error::null_result(err, &F_CUDA_INFERENCE_START, true));
+            return Err(Error::null_result(err, &F_CUDA_INFERENCE_START, true, error::detail_cuda_last_error_detail()));
         };
-        let handle = Inference {
-            raw,
-            _parent: PhantomData,
-        };
+        let handle = Inference { raw, _parent: PhantomData };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_INFERENCE_START));
+            return Err(Error::reported(err, &F_CUDA_INFERENCE_START, error::detail_cuda_last_error_detail()));
         }
         Ok(handle)
     }
@@ -782,12 +755,11 @@ impl<'p> Model<'p> {
     pub fn check_vram_residency(&self) -> Result<bool> {
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: safe from any thread; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_check_vram_residency(self.raw.as_ptr(), &mut err) };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_CHECK_VRAM_RESIDENCY));
+            return Err(Error::reported(err, &F_CUDA_CHECK_VRAM_RESIDENCY, error::detail_cuda_last_error_detail()));
         }
         Ok(result)
     }
@@ -810,7 +782,7 @@ impl<'p> Model<'p> {
 ///
 /// ```compile_fail,E0382
 /// fn use_after_close(handle: worker_ffi::Inference<'_>) {
-///     handle.close();
+///     let _ = handle.close();
 ///     let _ = handle.cancel();
 /// }
 /// ```
@@ -911,12 +883,11 @@ impl<'p> Inference<'p> {
     pub fn cancel(&self) -> Result<()> {
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: externally synchronised on result; may run concurrently with cuda_inference_next_token on the same handle; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         unsafe { raw::cuda_inference_cancel(self.raw.as_ptr(), &mut err) };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_INFERENCE_CANCEL));
+            return Err(Error::reported(err, &F_CUDA_INFERENCE_CANCEL, error::detail_cuda_last_error_detail()));
         }
         Ok(())
     }
@@ -935,12 +906,11 @@ impl<'p> Inference<'p> {
     pub fn stop_reason(&self) -> Result<StopReason> {
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: externally synchronised on result; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         let result = unsafe { raw::cuda_inference_stop_reason(self.raw.as_ptr(), &mut err) };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_INFERENCE_STOP_REASON));
+            return Err(Error::reported(err, &F_CUDA_INFERENCE_STOP_REASON, error::detail_cuda_last_error_detail()));
         }
         Ok(StopReason::from_raw(result))
     }
@@ -973,18 +943,15 @@ impl Iterator for InferenceStream<'_> {
             return None;
         }
         let mut err: c_int = 0;
-        // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: externally synchronised on result; may run concurrently with cuda_inference_cancel on the same handle; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
-        // The buffer's length is passed as its capacity.
+        // SAFETY: the handle is live (the stream borrows it mutably), the buffer's length is
+        // passed as its capacity, the other out-pointers are NULL or point to locals.
         let more = unsafe { raw::cuda_inference_next_token(self.raw.as_ptr(), self.buf.as_mut_ptr().cast(), self.buf.len() as c_int, core::ptr::null_mut(), &mut err) };
         if more {
             return Some(error::piece(&self.buf, &F_CUDA_INFERENCE_NEXT_TOKEN));
         }
         self.done = true;
         if err != 0 {
-            return Some(Err(Error::reported(err, &F_CUDA_INFERENCE_NEXT_TOKEN)));
+            return Some(Err(Error::reported(err, &F_CUDA_INFERENCE_NEXT_TOKEN, error::detail_cuda_last_error_detail())));
         }
         None
     }
@@ -1072,12 +1039,11 @@ impl InferenceRemote<'_> {
         let _serial = self.serial.lock().unwrap_or_else(PoisonError::into_inner);
         let mut err: c_int = 0;
         // SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),
-        // strings are NUL-terminated copies that outlive the call, out-pointers point to
-        // locals. Thread safety: externally synchronised on result; may run concurrently with cuda_inference_next_token on the same handle; the receiver's Send/Sync
-        // bounds keep calls on one handle from overlapping.
+        // strings and lengths come from Rust values that outlive the call, out-pointers point
+        // to locals; the receiver's Send/Sync bounds keep calls on one handle from overlapping.
         unsafe { raw::cuda_inference_cancel(self.raw.as_ptr(), &mut err) };
         if err != 0 {
-            return Err(Error::reported(err, &F_CUDA_INFERENCE_CANCEL));
+            return Err(Error::reported(err, &F_CUDA_INFERENCE_CANCEL, error::detail_cuda_last_error_detail()));
         }
         Ok(())
     }

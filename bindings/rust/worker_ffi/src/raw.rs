@@ -4,10 +4,10 @@
 //! The raw layer: the C declarations of native/include/worker_ffi.h as `extern "C"`
 //! items, and its constants. Every function here is `unsafe`; the safe layer in the crate
 //! root is the way to call them. Nothing in this module adds behaviour.
-#![allow(non_camel_case_types, non_upper_case_globals, dead_code)]
+#![allow(non_camel_case_types, non_upper_case_globals, non_snake_case, dead_code)]
 
 #[allow(unused_imports)]
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_long, c_longlong, c_schar, c_short, c_uchar, c_uint, c_ulong, c_ulonglong, c_ushort, c_void};
 use core::marker::{PhantomData, PhantomPinned};
 
 /// Version of the contract these declarations were generated from.
