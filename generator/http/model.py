@@ -170,6 +170,7 @@ class _Resolver:
             maximum=rng.get("max"), finite=kind == "number", enum=tuple(d.get("enum", ())),
             only=d.get("only"), min_length=d.get("min_length"), max_length=d.get("max_length"),
             nul=bool(d.get("nul", True)), control_chars=bool(d.get("control_chars", True)),
+            utf8=kind == "string",  # JSON text is Unicode: a lone-surrogate escape is refused
             format=d.get("format"), max_items=d.get("max_items"), items=items, doc=doc,
         )
         return self.with_default(rule, d, path)
