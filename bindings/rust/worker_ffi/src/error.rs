@@ -137,10 +137,19 @@ impl ErrorKey {
         }
     }
 
-    /// The HTTP status the spec maps this code to; an unrecognised code is an internal
-    /// failure (500).
-    pub const fn http_status(self) -> u16 {
+    /// The key the spec says an unrecognised code is treated as (`UNKNOWN`);
+    /// every other key is itself.
+    pub const fn treated_as(self) -> ErrorKey {
         match self {
+            ErrorKey::Unrecognized => ErrorKey::Unknown,
+            other => other,
+        }
+    }
+
+    /// The HTTP status the spec maps this code to (an unrecognised code: that of the key it
+    /// is treated as, else 500).
+    pub const fn http_status(self) -> u16 {
+        match self.treated_as() {
             ErrorKey::Ok => 200,
             ErrorKey::InvalidDevice => 500,
             ErrorKey::VramOom => 503,
@@ -156,9 +165,10 @@ impl ErrorKey {
         }
     }
 
-    /// Whether the spec says retrying may succeed; never for an unrecognised code.
+    /// Whether the spec says retrying may succeed (an unrecognised code: as the key it is
+    /// treated as, else never).
     pub const fn retriable(self) -> bool {
-        matches!(self, ErrorKey::VramOom)
+        matches!(self.treated_as(), ErrorKey::VramOom)
     }
 }
 
@@ -437,6 +447,8 @@ mod tests {
             assert_eq!(error.message(), "Unrecognized error code");
             assert!(error.is_contract_violation());
             assert!(error.to_string().contains("contract violation"), "{error}");
+            assert_eq!(error.key().treated_as(), ErrorKey::Unknown);
+            assert_eq!(error.http_status(), 500);
         }
     }
 
