@@ -120,6 +120,8 @@ def test_original_worker_headers_import_with_provenance(tmp_path: Path) -> None:
                                                     "UNKNOWN"]
     assert fn["cuda_init"]["returns"]["on_error"] == "NULL"
     assert fn["cuda_error_message"]["returns"]["ownership"] == "static"
+    token_out = fn["cuda_inference_next_token"]["params"][1]
+    assert (token_out["direction"], token_out["len"], token_out["capacity"]) == ("out", "token_buffer_size", 256)
     # Every guess says where it came from: header:line and the words.
     assert re.search(r"# tests/fixtures/headers/worker_original/worker_ffi\.h:\d+: range stated in prose: "
                      r".*\(1-2048\)", text)

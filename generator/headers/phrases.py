@@ -33,7 +33,8 @@ FAILS = re.compile(r"\b(?:on|if|when) (?:failure|error)\b|\bfails?\b|\bfailed\b|
 FALSE_MEANS = re.compile(r"\bfalse\b(?:\s+(?:on|if|when|means|=|:|otherwise))?\s*([^.;]*)", re.I)
 
 _RULES = re.compile(r"^(?P<doc>.*?)(?:\s*Rules: (?P<rules>.*?)\.(?= Ownership:| Written | On failure:| NULL means:"
-                    r"| Always | Bindings allocate |$))?(?:\s*Ownership: (?P<own>\w+)\.)?(?:\s*Written (?P<written>[\w ]+)\.)?"
+                    r"| Always | Bindings allocate |$))?(?:\s*Ownership: (?P<own>\w+)\.)?"
+                    r"(?:\s*Written (?P<written>[\w ]+)\.)?"
                     r"(?:\s*On failure: (?P<on_failure>\w+)\.)?(?:\s*NULL means: (?P<null_means>.*?)\.)?"
                     r"(?:\s*Always (?P<fixed>\w+)\.)?(?:\s*Bindings allocate (?P<capacity>\d+)\.)?$", re.S)
 _RETURN = re.compile(r"^(?P<doc>.*?)(?:\s*May be NULL\.(?P<nullable>))?(?:\s*Ownership: (?P<own>\w+)\.)?"
