@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -15,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from generator import __version__
+from generator.escape import FILTERS
 from generator.lock.state import LockState
 from generator.model import Spec
 
@@ -46,20 +46,6 @@ ARTEFACTS: list[Artefact] = [
 ]
 
 
-def _wrap(text: str, width: int = 92, prefix: str = "") -> str:
-    text = " ".join(str(text).split())
-    return "\n".join(textwrap.wrap(text, width, initial_indent=prefix, subsequent_indent=prefix,
-                                   break_long_words=False, break_on_hyphens=False))
-
-
-def _c_string(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _md_cell(text: object) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates are cached per user: compiling them is most of a small spec's
     generation time. Keyed by template source, so an edited template recompiles."""
@@ -82,9 +68,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters["wrap"] = _wrap
-    env.filters["c_string"] = _c_string
-    env.filters["md"] = _md_cell
+    env.filters.update(FILTERS)
     return env
 
 
