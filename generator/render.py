@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import jinja2
 
@@ -17,6 +17,7 @@ from generator import __version__
 from generator.escape import FILTERS
 from generator.lock.state import LockState
 from generator.model import Spec, Targets
+from generator.problems import Location, Problem, SpecError
 
 REGENERATE = "ffispec generate"
 
@@ -142,9 +143,22 @@ def rendered_artefacts(spec: Spec, lock: LockState, header: str | None = None) -
     return {header_path: header_text, **render_all(spec, context, rest)}
 
 
+def inside_root(root: Path, relpath: str) -> Path:
+    """root/relpath, refused (SPEC-output-path) unless it is a relative path that stays inside
+    root once symbolic links are followed. The schema refuses such paths in a spec already;
+    this is the writer's own guard."""
+    target = root / relpath
+    if PurePath(relpath).is_absolute() or not target.resolve().is_relative_to(root.resolve()):
+        raise SpecError([Problem("SPEC-output-path", f"{relpath!r} is outside the project root "
+                                 f"{str(root)!r}; nothing was written", Location(relpath, 1, 1),
+                                 hint="output paths in the spec are relative to --root and stay "
+                                 "inside it")])
+    return target
+
+
 def write_if_changed(root: Path, relpath: str, text: str) -> bool:
     """Atomically replace root/relpath with text if it differs; return whether it changed."""
-    target = root / relpath
+    target = inside_root(root, relpath)
     data = text.encode("utf-8")
     try:
         if target.read_bytes() == data:
@@ -164,12 +178,20 @@ def write_if_changed(root: Path, relpath: str, text: str) -> bool:
     return True
 
 
+def write_all(root: Path, texts: dict[str, str]) -> list[str]:
+    """Write every changed file (all paths are checked before the first write); the paths
+    that changed."""
+    for rel in texts:
+        inside_root(root, rel)
+    return [rel for rel, text in texts.items() if write_if_changed(root, rel, text)]
+
+
 def stale_files(root: Path, rendered: dict[str, str]) -> list[str]:
     """Committed artefacts that differ from what the spec generates (or are missing)."""
     stale = []
     for rel, text in rendered.items():
         try:
-            if (root / rel).read_bytes() != text.encode("utf-8"):
+            if inside_root(root, rel).read_bytes() != text.encode("utf-8"):
                 stale.append(rel)
         except FileNotFoundError:
             stale.append(rel)

@@ -1,4 +1,4 @@
-"""Run `ffispec` on untrusted specs the way a CI job would, but in a disposable child process
+"""Run `ffispec generate` on untrusted specs the way a CI job would, but in a disposable child process
 with a time and memory bound, and check what comes out: the exit status, no traceback, and
 for a spec that lint accepts, artefacts that compile (C, C++) and import (Python) without
 side effects.
@@ -61,14 +61,14 @@ class Outcome:
 
 
 def _evaluate(text: str, workdir: Path) -> dict[str, Any]:
-    """In the child: `ffispec lint` on `text`; when it passes, render and import the bindings."""
+    """In the child: `ffispec generate` on `text` into a scratch root; when it passes, the
+    artefacts it wrote, and whether importing the bindings it wrote works."""
     from generator import cli
-    from generator.lock.state import LockState
-    from generator.render import rendered_artefacts
-    from generator.spec import load_spec
 
     spec_path = workdir / "spec.yaml"
     spec_path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    root = workdir / "root"
+    root.mkdir()
     out = io.StringIO()
     result: dict[str, Any] = {"status": None, "output": "", "traceback": "", "artefacts": {},
                               "import_error": "", "side_effect": False}
@@ -76,21 +76,21 @@ def _evaluate(text: str, workdir: Path) -> dict[str, Any]:
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             try:
-                result["status"] = cli.main(["lint", "--spec", str(spec_path),
-                                             "--root", str(workdir)])
+                result["status"] = cli.main(["generate", "--spec", str(spec_path),
+                                             "--root", str(root)])
             except SystemExit as exc:  # argparse usage errors
                 result["status"] = exc.code if isinstance(exc.code, int) else 2
             if result["status"] == 0:
-                spec = load_spec(spec_path)
-                artefacts = rendered_artefacts(spec, LockState(False, "fuzzed spec"))
+                artefacts = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+                             for p in sorted(root.rglob("*")) if p.is_file()}
                 result["artefacts"] = artefacts
-                result["import_error"] = _import_bindings(artefacts["worker_ffi/_generated.py"],
-                                                          workdir)
+                bindings = next(t for p, t in artefacts.items() if p.endswith("/_generated.py"))
+                result["import_error"] = _import_bindings(bindings, workdir)
     except BaseException:  # noqa: BLE001 - a traceback is exactly what this looks for
         result["traceback"] = traceback.format_exc()
     result["seconds"] = time.perf_counter() - start
     result["output"] = out.getvalue()[-4000:]
-    result["side_effect"] = (workdir / MARKER).exists()
+    result["side_effect"] = (workdir / MARKER).exists() or (root / MARKER).exists()
     return result
 
 
@@ -203,7 +203,8 @@ def compile_exports(artefacts: dict[str, str], header_path: str, tmp: Path) -> s
     include.mkdir(exist_ok=True)
     (include / Path(header_path).name).write_text(artefacts[header_path], encoding="utf-8")
     for name in ("ffi_impl.hpp", "ffi_exports.cpp"):
-        (generated / name).write_text(artefacts[f"native/src/generated/{name}"], "utf-8")
+        (generated / name).write_text(next(t for p, t in artefacts.items()
+                                           if p.endswith(f"/{name}")), "utf-8")
     proc = subprocess.run(["g++", "-std=c++20", "-Wall", "-Wextra", "-Werror", "-pedantic",
                            "-fsyntax-only", f"-I{include}", f"-I{tmp / 'src'}",
                            f"-I{ROOT / 'native' / 'src'}", str(generated / "ffi_exports.cpp")],

@@ -100,11 +100,16 @@ def _set(data: Any, path: tuple[Any, ...], value: Any) -> None:
     data[path[-1]] = value
 
 
+# The loader refuses C0 controls and lone surrogates in any text (SPEC-control-character); the
+# rest, C1 controls and bidirectional overrides included, reaches the templates.
+ACCEPTED = [re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", p) + " c1\x9b\x85" for p in PAYLOADS]
+
+
 def hostile_text(spec_file: Path) -> tuple[str, int]:
     data = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
     paths = list(free_text_paths(data))
     for i, path in enumerate(paths):
-        _set(data, path, f"{path[-1]} {i}: " + " ".join(PAYLOADS))
+        _set(data, path, f"{path[-1]} {i}: " + " ".join(ACCEPTED))
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True), len(paths)
 
 
@@ -174,6 +179,21 @@ def test_hostile_contract_view_survives_json(hostile: tuple[str, dict[str, str],
     spec = normalise(parse_text(text, "hostile.yaml"))
     view = view_of(spec)
     assert json.loads(json.dumps(view, ensure_ascii=False)) == view
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\ud800"])
+def test_control_characters_are_refused_with_their_location(char: str) -> None:
+    from generator.problems import SpecError
+
+    text = f'a: 1\nb: "doc \\u{ord(char):04x} end"\n'
+    with pytest.raises(SpecError) as info:
+        parse_text(text, "ctl.yaml")
+    (problem,) = info.value.problems
+    if char == "\ud800":  # the YAML reader itself refuses a lone surrogate escape
+        assert problem.rule == "SPEC-yaml"
+    else:
+        assert problem.rule == "SPEC-control-character" and problem.location.line == 2
+        assert f"U+{ord(char):04X}" in problem.message
 
 
 def test_the_spec_files_exist() -> None:
