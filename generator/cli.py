@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         "gate refuses the change")
     add("lint", cmd_lint, "validate the spec (schema and semantic lints) and nothing else")
     lockcli.register(sub, add)
+    from generator.headers import cli as headers_cli
+
+    headers_cli.register(sub)
     return parser
 
 

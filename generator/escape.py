@@ -13,6 +13,8 @@ import re
 import textwrap
 import unicodedata
 
+from generator.rust import text as _rust_text
+
 # Characters that are not text: C0/C1 controls and DEL (category Cc), lone surrogates (Cs),
 # the line and paragraph separators some languages treat as line breaks, the byte-order mark,
 # and the bidirectional controls that make source read differently from how it compiles
@@ -32,13 +34,6 @@ def visible(text: object) -> str:
     (an absent optional text) is empty."""
     line = "" if text is None else " ".join(str(text).split())
     return _INVISIBLE.sub(lambda m: _code_point(m.group()), line)
-
-
-def wrap(text: object, width: int = 92, prefix: str = "") -> str:
-    """`visible` text wrapped to `width`, each line starting with `prefix`."""
-    return "\n".join(textwrap.wrap(visible(text), width, initial_indent=prefix,
-                                   subsequent_indent=prefix, break_long_words=False,
-                                   break_on_hyphens=False))
 
 
 # ----------------------------------------------------------------------- C and C++
@@ -121,30 +116,10 @@ def py_doc(text: object, width: int = 88, prefix: str = "") -> str:
 
 # ------------------------------------------------------------------------- Rust
 
-def rust_string(text: object) -> str:
-    """A Rust string literal, quotes included."""
-    out = []
-    for ch in str(text):
-        if ch in ("\\", '"'):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif unicodedata.category(ch) == "Cc" or _INVISIBLE.match(ch):
-            out.append(f"\\u{{{ord(ch):x}}}")
-        elif unicodedata.category(ch) == "Cs":
-            out.append("\ufffd")  # a Rust string cannot hold a lone surrogate
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def rust_doc(text: object, width: int = 96, prefix: str = "/// ") -> str:
-    """Rust doc-comment lines (`///` each): one wrapped paragraph; no bare carriage return,
-    no block-comment terminator."""
-    line = visible(text).replace("*/", "*\\/").replace("/*", "/\\*")
-    return "\n".join(textwrap.wrap(line, width, initial_indent=prefix,
-                                   subsequent_indent=prefix, break_long_words=False,
-                                   break_on_hyphens=False)) or prefix.rstrip()
+# The Rust bindings' own text rules (Markdown block markers, doctest fences, raw identifiers)
+# live with them; they are the Rust filters of this module.
+rust_doc = _rust_text.doc_lines
+rust_string = _rust_text.string_literal
 
 
 # ------------------------------------------------------------------- Markdown and JSON
@@ -158,16 +133,31 @@ def md(text: object) -> str:
     return _HTML_START.sub("&lt;", visible(text).replace("|", "\\|"))
 
 
+def toml_string(text: object) -> str:
+    """A TOML basic string, quotes included: backslash, quote and invisible characters
+    escaped (TOML, unlike JSON, has no surrogate escapes: other characters stay UTF-8)."""
+    out = []
+    for ch in str(text):
+        if ch in _PY_ESCAPES:
+            out.append(_PY_ESCAPES[ch])
+        elif unicodedata.category(ch) in ("Cc", "Cs") or _INVISIBLE.match(ch):
+            out.append(f"\\u{ord(ch):04x}" if unicodedata.category(ch) != "Cs" else "\ufffd")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def json_string(text: object) -> str:
     """A JSON string, quotes included (ASCII only; not a Python literal: JSON writes a
     character outside the BMP as two surrogate escapes)."""
     return json.dumps(str(text), ensure_ascii=True)
 
 
+# No generic "wrap": every template names the language its text lands in.
 FILTERS = {
-    "wrap": wrap, "visible": visible,
+    "visible": visible,
     "c_comment": c_comment, "c_doc": c_doc, "c_string": c_string, "cpp_string": cpp_string,
     "py_string": py_string, "py_comment": py_comment, "py_docstring": py_docstring,
-    "py_doc": py_doc, "rust_string": rust_string, "rust_doc": rust_doc,
-    "md": md, "json_string": json_string,
+    "py_doc": py_doc, "rust_str": rust_string, "rust_doc": rust_doc,
+    "md": md, "json_string": json_string, "toml_string": toml_string,
 }

@@ -687,6 +687,8 @@ class Targets:
     skeleton: str | None  # contract-first: where the implementation skeleton is written
     header_path: str = ""  # interface.header.path
     schema_copy: str = "spec/schema.json"  # the schema, copied next to the spec for editors
+    rust_crate: str | None = None  # None: no Rust bindings
+    rust_dir: str = ""
 
     @property
     def contract_first(self) -> bool:

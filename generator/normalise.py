@@ -164,7 +164,14 @@ def _targets(d: dict[str, Any], iface: dict[str, Any]) -> Targets:
         skeleton=cpp.get("skeleton"),
         header_path=iface["header"]["path"],
         schema_copy=d.get("schema", "spec/schema.json"),
+        **_rust_target(d.get("rust", {}), name),
     )
+
+
+def _rust_target(d: dict[str, Any], name: str) -> dict[str, Any]:
+    crate = d.get("crate", name.replace("-", "_").lower())
+    return {"rust_crate": crate if d.get("enabled", True) else None,
+            "rust_dir": d.get("dir", f"bindings/rust/{crate}")}
 
 
 def _camel(name: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path, PurePath
 
 import jinja2
 
-from generator import __version__
+from generator import __version__, rust
 from generator.escape import FILTERS
 from generator.lock.state import LockState
 from generator.model import Spec, Targets
@@ -28,7 +28,7 @@ class Artefact:
 
     path: Callable[[Targets], str]
     template: str | None
-    comment: str  # "c", "hash", "html", or "none" (JSON and other formats without comments)
+    comment: str  # "c", "hash", "rust", "html", or "none" (JSON and other formats without comments)
     static_source: str | None = None  # copied verbatim from the package instead of rendered
     # Whether a spec gets this artefact at all (its targets: a boundary, Python bindings).
     wanted: Callable[[Targets], bool] = lambda t: True
@@ -60,6 +60,8 @@ ARTEFACTS: list[Artefact] = [
              wanted=lambda t: t.python_package is not None and t.contract_first),
     Artefact(lambda t: t.lock_document, "locked.md.j2", "html"),
     Artefact(lambda t: t.schema_copy, None, "none", static_source="schema.json"),
+    *(Artefact(rust.crate_file(f), f"rust/{template}", comment, wanted=rust.wanted)
+      for f, template, comment in rust.FILES),
 ]
 
 
@@ -86,6 +88,8 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(FILTERS)
+    env.filters["code_name"] = lambda key, spec: spec.errors.by_key(key).name
+    rust.add_filters(env.filters)
     return env
 
 
@@ -101,6 +105,8 @@ def banner(spec: Spec, style: str, regenerate: str = REGENERATE) -> str:
         return "/*\n" + "\n".join(f" * {line}" for line in lines) + "\n */\n"
     if style == "hash":
         return "\n".join(f"# {line}" for line in lines) + "\n"
+    if style == "rust":
+        return "\n".join(f"// {line}" for line in lines) + "\n"
     if style == "html":
         return "<!--\n" + "\n".join(lines) + "\n-->\n"
     return ""
@@ -110,6 +116,7 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
                artefacts: list[Artefact] | None = None) -> dict[str, str]:
     """Path (relative to the project root) -> the exact text that belongs there."""
     env = environment()
+    rust_view = rust.RustView(spec)
     out: dict[str, str] = {}
     for art in artefacts if artefacts is not None else ARTEFACTS:
         if not art.applies(spec):
@@ -118,7 +125,8 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
             text = resources.files("generator").joinpath(art.static_source).read_text("utf-8")
         else:
             assert art.template is not None
-            body = env.get_template(art.template).render(spec=spec, **(extra_context or {}))
+            body = env.get_template(art.template).render(spec=spec, rs=rust_view,
+                                                         **(extra_context or {}))
             text = banner(spec, art.comment) + body
         out[art.target(spec)] = text
     return out

@@ -7,9 +7,11 @@ and its bindings imported: nothing runs, nothing is declared, no file appears.""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,8 @@ def test_c_string_literals_round_trip_through_a_c_compiler(tmp_path: Path) -> No
 def test_python_literals_and_docstrings_hold_any_text(text: str) -> None:
     assert eval(escape.py_string(text)) == text  # noqa: S307 - evaluating our own literal
     assert json.loads(escape.json_string(text)) == text
+    if "\ud800" not in text:
+        assert tomllib.loads(f"x = {escape.toml_string(text)}")["x"] == text
     doc = eval('"""' + escape.py_docstring(text) + '"""')  # noqa: S307
     assert doc == escape.visible(text)
     assert "\n" not in escape.py_comment(text)
@@ -61,7 +65,7 @@ def test_comments_cannot_be_closed_or_split(text: str) -> None:
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\ud800-\udfff]", c)
     wrapped = escape.c_doc(text * 20, 40, " * ")
     assert all(line.startswith(" * ") for line in wrapped.splitlines())
-    rust = escape.rust_doc(text * 20, 40)
+    rust = escape.rust_doc(text * 20, width=40)
     assert all(line.startswith("///") for line in rust.split("\n")) and "\r" not in rust
     md = escape.md(text)
     assert "\n" not in md and not re.search(r"(?<!\\)\|", md) and "<!" not in md
@@ -107,6 +111,7 @@ ACCEPTED = [re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", p) + " c1\x9b\x85" fo
 
 def hostile_text(spec_file: Path) -> tuple[str, int]:
     data = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+    data.setdefault("targets", {})["rust"] = {"enabled": True}  # every artefact, Rust included
     paths = list(free_text_paths(data))
     for i, path in enumerate(paths):
         _set(data, path, f"{path[-1]} {i}: " + " ".join(ACCEPTED))
@@ -155,6 +160,27 @@ def test_hostile_bindings_import_without_side_effects(
     assert not (tmp_path / MARKER).exists()
     build = artefacts["worker_ffi/_ffi_build.py"]
     compile(build, "_ffi_build.py", "exec")
+
+
+def test_hostile_rust_crate_compiles(hostile: tuple[str, dict[str, str], str],
+                                     tmp_path: Path) -> None:
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo is not installed; `nox -s rust` reports that as an error")
+    _, artefacts, _ = hostile
+    cargo = next(p for p in artefacts if p.endswith("/Cargo.toml"))
+    crate_dir = cargo.rsplit("/", 1)[0]
+    crate = tmp_path / "crate"
+    for rel, text in artefacts.items():
+        if rel.startswith(crate_dir + "/"):
+            target = crate / rel[len(crate_dir) + 1:]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, "utf-8")
+    assert "INJECTED-BY-SPEC" in (crate / "src" / "lib.rs").read_text("utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "WORKER_FFI_LIB_DIR"}
+    env["CARGO_TARGET_DIR"] = str(tmp_path / "target")
+    proc = subprocess.run(["cargo", "check", "--offline", "--quiet"], cwd=crate, env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_hostile_lock_document_keeps_its_tables(

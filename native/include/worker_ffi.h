@@ -51,6 +51,9 @@ extern "C" {
 /**
  * One table of stable error codes. Values are pinned and never renumbered; new codes are
  * appended, so callers must treat an unknown value as CUDA_ERROR_UNKNOWN.
+ *
+ * Extensible: new codes may be appended; an unknown value's message is "Unrecognized error
+ * code". A broken rule reports INVALID_PARAMETER unless its parameter names another.
  */
 typedef enum CudaErrorCode {
     CUDA_SUCCESS = 0, /**< OK: Success (HTTP 200) */
@@ -62,7 +65,7 @@ typedef enum CudaErrorCode {
     CUDA_ERROR_KERNEL_LAUNCH_FAILED = 6, /**< KERNEL_LAUNCH_FAILED: CUDA kernel launch failed (HTTP 500) */
     CUDA_ERROR_VRAM_RESIDENCY_FAILED = 7, /**< VRAM_RESIDENCY_FAILED: VRAM residency check failed (HTTP 500) */
     CUDA_ERROR_DEVICE_NOT_FOUND = 8, /**< DEVICE_NOT_FOUND: No CUDA devices found (HTTP 500) */
-    CUDA_ERROR_CANCELLED = 9, /**< CANCELLED: Inference cancelled (HTTP 499) */
+    CUDA_ERROR_CANCELLED = 9, /**< CANCELLED: Inference cancelled (HTTP 499) (since 1.0.0) */
     CUDA_ERROR_UNKNOWN = 99 /**< UNKNOWN: Unknown error (HTTP 500) */
 } CudaErrorCode;
 
@@ -108,7 +111,11 @@ typedef struct InferenceResult InferenceResult;
 /** cuda_inference_stop_reason() result: cuda_inference_cancel was called before generation stopped. */
 #define CUDA_INFERENCE_STOP_REASON_CANCELLED 3
 
-/* ==== Context: Device selection and CUDA context lifetime. ==== */
+/**
+ * @defgroup context Context
+ * Device selection and CUDA context lifetime.
+ * @{
+ */
 
 /**
  * @brief Initialise a context on one device.
@@ -120,8 +127,8 @@ typedef struct InferenceResult InferenceResult;
  * INVALID_DEVICE.
  * @param[out] error_code Receives the result code; may be NULL. Rules: may be NULL. Written
  * always.
- * @return The new context; release it with cuda_destroy. Ownership: transferred. On error:
- * NULL.
+ * @return The new context; release it with cuda_destroy. May be NULL. Ownership:
+ * transferred. On error: NULL.
  * @par Errors
  *   - CUDA_ERROR_INVALID_DEVICE (INVALID_DEVICE)
  *   - CUDA_ERROR_DEVICE_NOT_FOUND (DEVICE_NOT_FOUND)
@@ -166,7 +173,13 @@ WORKER_FFI_API void cuda_destroy(CudaContext* ctx);
  */
 WORKER_FFI_API int cuda_get_device_count(void);
 
-/* ==== Model loading: Loading GGUF models into device memory. ==== */
+/** @} */
+
+/**
+ * @defgroup model Model loading
+ * Loading GGUF models into device memory.
+ * @{
+ */
 
 /**
  * @brief Load a GGUF model into the context's device memory.
@@ -182,8 +195,8 @@ WORKER_FFI_API int cuda_get_device_count(void);
  * must not be NULL. Ownership: borrowed. Written on success.
  * @param[out] error_code Receives the result code; may be NULL. Rules: may be NULL. Written
  * always.
- * @return The model; release it with cuda_unload_model or by destroying the context.
- * Ownership: transferred. On error: NULL.
+ * @return The model; release it with cuda_unload_model or by destroying the context. May be
+ * NULL. Ownership: transferred. On error: NULL.
  * @par Errors
  *   - CUDA_ERROR_INVALID_PARAMETER (INVALID_PARAMETER)
  *   - CUDA_ERROR_MODEL_LOAD_FAILED (MODEL_LOAD_FAILED)
@@ -222,6 +235,10 @@ WORKER_FFI_API void cuda_unload_model(CudaModel* model);
  *   - CUDA_ERROR_INVALID_PARAMETER (INVALID_PARAMETER)
  * @par Thread safety
  *   safe from any thread.
+ * @par Exception EX-getters-no-error-channel
+ *   LINT-fallible-needs-error-channel: These getters keep the original locked signatures,
+ *   which have no error_code. They report an invalid handle through their return value (0)
+ *   and cuda_last_error_detail.
  * @par Requirements
  *   M0-W-1011
  * @note No error channel (original signature kept): an invalid handle returns 0 and sets
@@ -267,7 +284,13 @@ WORKER_FFI_API uint32_t cuda_model_get_vocab_size(CudaModel* model, int* error_c
  */
 WORKER_FFI_API uint32_t cuda_model_get_context_length(CudaModel* model, int* error_code);
 
-/* ==== Inference: Token generation, streaming and cancellation. ==== */
+/** @} */
+
+/**
+ * @defgroup inference Inference
+ * Token generation, streaming and cancellation.
+ * @{
+ */
 
 /**
  * @brief Start generating from a prompt.
@@ -284,8 +307,8 @@ WORKER_FFI_API uint32_t cuda_model_get_context_length(CudaModel* model, int* err
  * @param[in] seed RNG seed; the same seed gives the same stream.
  * @param[out] error_code Receives the result code; may be NULL. Rules: may be NULL. Written
  * always.
- * @return The inference; release it with cuda_inference_free. Ownership: transferred. On
- * error: NULL.
+ * @return The inference; release it with cuda_inference_free. May be NULL. Ownership:
+ * transferred. On error: NULL.
  * @par Errors
  *   - CUDA_ERROR_INVALID_PARAMETER (INVALID_PARAMETER)
  *   - CUDA_ERROR_OUT_OF_MEMORY (VRAM_OOM)
@@ -399,7 +422,13 @@ WORKER_FFI_API int cuda_inference_stop_reason(InferenceResult* result, int* erro
  */
 WORKER_FFI_API void cuda_inference_free(InferenceResult* result);
 
-/* ==== Health: Residency, memory usage and device health queries. ==== */
+/** @} */
+
+/**
+ * @defgroup health Health
+ * Residency, memory usage and device health queries.
+ * @{
+ */
 
 /**
  * @brief Check that every weight allocation of the model is plain device memory.
@@ -429,6 +458,10 @@ WORKER_FFI_API bool cuda_check_vram_residency(CudaModel* model, int* error_code)
  *   - CUDA_ERROR_INVALID_PARAMETER (INVALID_PARAMETER)
  * @par Thread safety
  *   safe from any thread.
+ * @par Exception EX-getters-no-error-channel
+ *   LINT-fallible-needs-error-channel: These getters keep the original locked signatures,
+ *   which have no error_code. They report an invalid handle through their return value (0)
+ *   and cuda_last_error_detail.
  * @par Requirements
  *   M0-W-1011
  * @note Alias of cuda_model_get_vram_usage().
@@ -447,6 +480,10 @@ WORKER_FFI_API uint64_t cuda_get_vram_usage(CudaModel* model) WORKER_FFI_DEPRECA
  *   - CUDA_ERROR_INVALID_PARAMETER (INVALID_PARAMETER)
  * @par Thread safety
  *   safe from any thread.
+ * @par Exception EX-getters-no-error-channel
+ *   LINT-fallible-needs-error-channel: These getters keep the original locked signatures,
+ *   which have no error_code. They report an invalid handle through their return value (0)
+ *   and cuda_last_error_detail.
  * @par Requirements
  *   M0-W-1011
  * @note No error channel (original signature kept): an invalid handle returns 0 and sets
@@ -474,7 +511,13 @@ WORKER_FFI_API uint64_t cuda_get_process_vram_usage(CudaContext* ctx);
  */
 WORKER_FFI_API bool cuda_check_device_health(CudaContext* ctx, int* error_code);
 
-/* ==== Errors: Error messages and per-thread error detail. ==== */
+/** @} */
+
+/**
+ * @defgroup errors Errors
+ * Error messages and per-thread error detail.
+ * @{
+ */
 
 /**
  * @brief The pinned message of an error code.
@@ -486,6 +529,8 @@ WORKER_FFI_API bool cuda_check_device_health(CudaContext* ctx, int* error_code);
  *   None.
  * @par Thread safety
  *   safe from any thread.
+ * @par Role
+ *   error_message
  * @since 1.0.0
  */
 WORKER_FFI_API const char* cuda_error_message(int error_code);
@@ -502,11 +547,19 @@ WORKER_FFI_API const char* cuda_error_message(int error_code);
  *   None.
  * @par Thread safety
  *   safe from any thread.
+ * @par Role
+ *   last_error_detail
  * @since 1.0.0
  */
 WORKER_FFI_API const char* cuda_last_error_detail(void);
 
-/* ==== Contract version: What contract the library was built from. ==== */
+/** @} */
+
+/**
+ * @defgroup version Contract version
+ * What contract the library was built from.
+ * @{
+ */
 
 /**
  * @brief The contract version the library was built from, as "MAJOR.MINOR.PATCH".
@@ -516,6 +569,8 @@ WORKER_FFI_API const char* cuda_last_error_detail(void);
  *   None.
  * @par Thread safety
  *   safe from any thread.
+ * @par Role
+ *   contract_version
  * @since 1.0.0
  */
 WORKER_FFI_API const char* cuda_contract_version(void);
@@ -528,11 +583,19 @@ WORKER_FFI_API const char* cuda_contract_version(void);
  *   None.
  * @par Thread safety
  *   safe from any thread.
+ * @par Role
+ *   contract_hash
  * @since 1.0.0
  */
 WORKER_FFI_API const char* cuda_contract_hash(void);
 
-/* ==== Testing hooks: Fault injection and accounting queries for conformance tests. Not for production callers. ==== */
+/** @} */
+
+/**
+ * @defgroup testing Testing hooks
+ * Fault injection and accounting queries for conformance tests. Not for production callers.
+ * @{
+ */
 
 /**
  * @brief Make the nth device allocation from now on fail (process-wide).
@@ -610,6 +673,8 @@ WORKER_FFI_API uint64_t cuda_testing_tracked_bytes(void);
  * @since 1.0.0
  */
 WORKER_FFI_API uint64_t cuda_testing_live_handles(void);
+
+/** @} */
 
 #ifdef __cplusplus
 } /* extern "C" */
