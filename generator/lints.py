@@ -678,3 +678,11 @@ _KNOWN_RULES = (
 def _suggest(name: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, sorted(choices), n=1)
     return f"did you mean {close[0]!r}?" if close else "check the spelling"
+
+
+@lint
+def http_section(spec: Spec) -> Iterator[Problem]:
+    """References of the HTTP section (fed parameters, error keys, events, links), resolved
+    while the section was normalised."""
+    if spec.http is not None:
+        yield from spec.http.problems

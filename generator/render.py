@@ -15,6 +15,7 @@ import jinja2
 
 from generator import __version__, rust
 from generator.escape import FILTERS
+from generator.http.openapi import render_openapi
 from generator.lock.state import LockState
 from generator.model import Spec, Targets
 from generator.problems import Location, Problem, SpecError
@@ -32,11 +33,19 @@ class Artefact:
     static_source: str | None = None  # copied verbatim from the package instead of rendered
     # Whether a spec gets this artefact at all (its targets: a boundary, Python bindings).
     wanted: Callable[[Targets], bool] = lambda t: True
+    # Artefacts of an optional spec section (the HTTP service's OpenAPI document): the path the
+    # section names, or None when the spec has no such section; `path` is then unused.
+    section_path: Callable[[Spec], str | None] | None = None
+    renderer: Callable[[Spec], str] | None = None  # built as data (JSON) instead of a template
 
     def target(self, spec: Spec) -> str:
+        if self.section_path is not None:
+            return self.section_path(spec) or ""
         return self.path(_targets(spec))
 
     def applies(self, spec: Spec) -> bool:
+        if self.section_path is not None:
+            return self.section_path(spec) is not None
         return self.wanted(_targets(spec))
 
 
@@ -62,6 +71,8 @@ ARTEFACTS: list[Artefact] = [
     Artefact(lambda t: t.schema_copy, None, "none", static_source="schema.json"),
     *(Artefact(rust.crate_file(f), f"rust/{template}", comment, wanted=rust.wanted)
       for f, template, comment in rust.FILES),
+    Artefact(lambda t: "", None, "none", renderer=render_openapi,
+             section_path=lambda s: s.http.openapi_path if s.http is not None else None),
 ]
 
 
@@ -121,14 +132,17 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
     for art in artefacts if artefacts is not None else ARTEFACTS:
         if not art.applies(spec):
             continue
-        if art.static_source is not None:
+        target = art.target(spec)
+        if art.renderer is not None:
+            text = art.renderer(spec)
+        elif art.static_source is not None:
             text = resources.files("generator").joinpath(art.static_source).read_text("utf-8")
         else:
             assert art.template is not None
             body = env.get_template(art.template).render(spec=spec, rs=rust_view,
                                                          **(extra_context or {}))
             text = banner(spec, art.comment) + body
-        out[art.target(spec)] = text
+        out[target] = text
     return out
 
 

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 # -- loading and the library object --
 
 def test_load_checks_the_contract_and_caches(lib: worker_ffi.Library) -> None:
-    assert lib.contract_version() == worker_ffi.CONTRACT_VERSION == "1.0.0"
+    assert lib.contract_version() == worker_ffi.CONTRACT_VERSION == "1.1.0"
     assert lib.contract_hash() == worker_ffi.CONTRACT_HASH
     assert len(lib.contract_hash()) == 64
     assert worker_ffi.load(path=lib.path) is lib if lib.mode == "abi" else worker_ffi.load() is lib
