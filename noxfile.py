@@ -289,10 +289,12 @@ def gpu_conformance(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """CPU benchmarks: generator, diff, native validation and throughput, bindings, worker."""
+    """CPU benchmarks: generator, diff, native validation and throughput, bindings, worker,
+    the worker's request validation from the generated contract."""
     _install(session, "test", "bench")
     session.run("python", "bench/bench_generate.py")
     session.run("python", "bench/bench_diff.py")
     session.run("python", "bench/bench_import.py")
     session.run("python", "bench/bench_bindings.py")
     session.run("python", "bench/bench_worker.py")
+    session.run("python", "bench/bench_validation.py")

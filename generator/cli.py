@@ -17,15 +17,14 @@ from generator.lock import cli as lockcli
 from generator.lock import gate
 from generator.lock.state import lock_state
 from generator.problems import SpecError
-from generator.render import rendered_artefacts, stale_files, write_if_changed
+from generator.render import rendered_artefacts, stale_files, write_all
 from generator.spec import default_spec, load_spec
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     root = Path(args.root)
-    changed = [rel for rel, text in rendered_artefacts(spec, lock_state(spec, root)).items()
-               if write_if_changed(root, rel, text)]
+    changed = write_all(root, rendered_artefacts(spec, lock_state(spec, root)))
     for rel in changed:
         print(f"wrote {rel}")
     print(f"{len(changed)} file(s) changed; contract {spec.interface.version} "
@@ -65,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, func: object, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--spec", default=None, help="the YAML spec (default: [tool.ffispec] spec "
-                       "of ./pyproject.toml, else spec/spec.yaml)")
+                       "of ./pyproject.toml, else the one spec in spec/)")
         p.add_argument("--root", default=".", help="project root the artefact paths are under")
         p.set_defaults(func=func)
         return p

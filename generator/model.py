@@ -761,6 +761,8 @@ class Spec:
     exceptions: tuple[ExceptionEntry, ...]
     changelog: tuple[ChangelogEntry, ...]
     contract_hash: str = field(default="")
+    # The HTTP service over this contract (generator.http.model.HttpService), or None.
+    http: Any = field(default=None)
     # Where each node of the source sits (path -> location); not part of the contract.
     locations: Any = field(default=None, compare=False, repr=False)
     types: tuple[TypeDecl, ...] = ()

@@ -10,6 +10,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from generator.http.model import normalise_http
 from generator.loader import RawSpec, display_path
 from generator.model import (
     NO_CHANNEL,
@@ -86,6 +87,7 @@ def normalise(raw: RawSpec) -> Spec:
             for c in d.get("changelog", [])
         ),
     )
+    object.__setattr__(spec, "http", normalise_http(spec, d.get("http"), raw.where))
     object.__setattr__(spec, "contract_hash", contract_hash(spec))
     object.__setattr__(spec, "locations", raw.locations)
     return spec
@@ -437,6 +439,8 @@ _DOC_FIELDS = frozenset({"doc", "details", "notes", "reason", "title", "message_
 
 
 def canonical(spec: Spec) -> dict[str, Any]:
+    from generator.http.openapi import canonical_http
+
     """The normalised contract as JSON-ready data, in canonical order (the lock baseline)."""
     # Fields that earlier locks predate appear only when a spec uses them, so an existing
     # contract hash is unchanged by the spec language growing.
@@ -469,6 +473,7 @@ def canonical(spec: Spec) -> dict[str, Any]:
             for h in spec.handles
         ],
         "functions": [_canonical_function(f) for f in spec.functions],
+        **({"http": canonical_http(spec)} if spec.http is not None else {}),
     }
     if spec.types:
         out["types"] = [_canonical_type(t) for t in spec.types]
@@ -545,7 +550,15 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def hashed_contract(canonical_data: dict[str, Any]) -> dict[str, Any]:
+    """The part of a canonical contract its hash covers: no documentation, and no HTTP
+    service (the library does not implement it, so its changes must not touch its hash)."""
+    data = strip_docs(canonical_data)
+    data.pop("http", None)
+    return dict(data)
+
+
 def contract_hash(spec: Spec) -> str:
-    data = strip_docs(canonical(spec))
+    data = hashed_contract(canonical(spec))
     # The version is part of the contract; the pinned messages are too (callers print them).
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()

@@ -72,11 +72,13 @@ def _variant_spec(tmp_path: Path) -> Path:
     data = yaml.safe_load((ROOT / "spec" / "worker_ffi.yaml").read_text("utf-8"))
     for fn in data["functions"]:
         fn.pop("role", None)  # no contract check, no detail text
-    data["interface"]["doc"] = HOSTILE
+    hostile = HOSTILE.replace("\x00", "")  # the loader refuses C0 controls in a spec
+    data["interface"]["doc"] = hostile
     data["errors"]["codes"][2]["message"] = 'Insufficient "VRAM" \\ {}'
-    data["handles"][0]["doc"] = HOSTILE
+    data["handles"][0]["doc"] = hostile
+    data["handles"][0]["thread_safety"] = "safe"  # Send + Sync
     data["functions"].append({
-        "name": "cuda_model_get_sizes", "group": "model", "since": "1.0.0", "doc": HOSTILE,
+        "name": "cuda_model_get_sizes", "group": "model", "since": "1.0.0", "doc": hostile,
         "params": [
             {"name": "model", "type": "CudaModel*", "direction": "in", "doc": "The model."},
             {"name": "sizes", "type": "uint64_t*", "direction": "out", "written": "on_success",
@@ -108,6 +110,7 @@ def test_a_crate_without_roles_with_a_raw_only_function_and_hostile_docs_compile
     lib_rs = (crate / "src" / "lib.rs").read_text("utf-8")
     assert "```rust" not in lib_rs and "no contract_hash role" in lib_rs
     assert "- `cuda_model_get_sizes`: parameter `sizes`" in lib_rs
+    assert "unsafe impl Sync for Context {}" in lib_rs and "unsafe impl Sync for Model" not in lib_rs
     env = {**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")}
     env.pop("WORKER_FFI_LIB_DIR", None)
     proc = subprocess.run(["cargo", "check", "--offline", "--quiet"], cwd=crate, env=env,

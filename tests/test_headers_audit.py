@@ -103,6 +103,16 @@ def test_d9_lock_claims_the_headers_contradict(findings: list[Finding]) -> None:
     assert set(claims) == {"CudaErrorCode"} and "from 8 to 99" in claims["CudaErrorCode"].message
 
 
+def test_drifted_headers_conflicting_declarations_unknown_codes_and_documentation() -> None:
+    found = audit(read_headers(["tests/fixtures/headers/misc/drift_a.h", "tests/fixtures/headers/misc/drift_b.h"]))
+    assert {(f.rule, f.subject, tuple(_files(f))) for f in found} == {
+        ("AUDIT-declaration-conflict", "drift_read", ("drift_a.h:22", "drift_b.h:4")),
+        ("AUDIT-error-not-in-table", "drift_read: DRIFT_ERROR_TIMEOUT", ("drift_a.h:18", "drift_a.h:9")),
+        ("AUDIT-undocumented", "drift_undocumented", ("drift_a.h:32",)),
+        ("AUDIT-undeclared", "drift_sync", ("drift_a.h:25",)),
+    }
+
+
 def test_a_clean_header_has_no_findings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "tests/fixtures/headers/misc/clean.h"]) == 0
     assert "0 finding(s)" in capsys.readouterr().out

@@ -138,8 +138,10 @@ class _Auditor:
         their table-mates: the error table(s) the docs refer to."""
         listed = {n for f in self.hs.functions for n, _ in self.docs[id(f)].errors}
         table: dict[str, int] = {}
+        self.table_where: Where | None = None
         for e in self.hs.enums:
             if any(x.name in listed for x in e.enumerators):
+                self.table_where = self.table_where or e.where
                 for x in e.enumerators:
                     table.setdefault(x.name, x.value)
         return table
@@ -186,7 +188,8 @@ class _Auditor:
                 listed.add(name)
                 if name not in table:
                     self.add("AUDIT-error-not-in-table", f"{f.name}: {name}",
-                             f"{f.name} lists {name}, which the error table does not have", t.where)
+                             f"{f.name} lists {name}, which the error table does not have", t.where,
+                             *([self.table_where] if self.table_where else []))
         where: dict[str, list[Where]] = defaultdict(list)
         for e in self.hs.enums:
             for x in e.enumerators:

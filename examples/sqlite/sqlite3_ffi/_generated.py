@@ -253,7 +253,7 @@ FUNCTIONS: Mapping[str, FunctionInfo] = MappingProxyType({
     "sqlite3_libversion": FunctionInfo(
         "sqlite3_libversion", "libversion", "Library",
         (), frozenset({ }),
-        False, "The library\u0027s version string, such as \"3.40.1\"."),
+        False, "The library's version string, such as \"3.40.1\"."),
     "sqlite3_threadsafe": FunctionInfo(
         "sqlite3_threadsafe", "threadsafe", "Library",
         (), frozenset({ }),
@@ -305,7 +305,7 @@ FUNCTIONS: Mapping[str, FunctionInfo] = MappingProxyType({
     "sqlite3_column_count": FunctionInfo(
         "sqlite3_column_count", "column_count", "Statement",
         (), frozenset({ }),
-        False, "Number of columns in the statement\u0027s result rows."),
+        False, "Number of columns in the statement's result rows."),
     "sqlite3_column_type": FunctionInfo(
         "sqlite3_column_type", "column_type", "Statement",
         (), frozenset({ }),
@@ -325,7 +325,7 @@ FUNCTIONS: Mapping[str, FunctionInfo] = MappingProxyType({
     "sqlite3_column_bytes": FunctionInfo(
         "sqlite3_column_bytes", "column_bytes", "Statement",
         (), frozenset({ }),
-        False, "Size in bytes of a column\u0027s text or blob value."),
+        False, "Size in bytes of a column's text or blob value."),
     "sqlite3_errcode": FunctionInfo(
         "sqlite3_errcode", "errcode", "Connection",
         (), frozenset({ }),
