@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from generator.lock.state import BASELINE, DOCUMENT
+from generator.lock.state import BASELINE, DOCUMENT, lock_state
+from generator.render import rendered_artefacts
 from generator.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,8 +21,8 @@ SPEC = "spec/worker_ffi.yaml"
 VERSION = load_spec(ROOT / SPEC).interface.version
 _MAJOR, _MINOR, _ = (int(x) for x in VERSION.split("."))
 NEXT_MINOR = f"{_MAJOR}.{_MINOR + 1}.0"
-COPIED = ["spec", "coordination", "native/include", "native/src/generated", "native/src/impl",
-          "native/cmake", "worker_ffi", "bindings/rust/worker_ffi"]
+# The spec, the lock, the implementation and its build check; every generated artefact is added.
+COPIED = ["spec", "coordination", "native/src/impl", "native/cmake"]
 NEW_FUNCTION = f"""  - name: cuda_model_get_embedding_length
     group: model
     since: {NEXT_MINOR}
@@ -45,8 +46,10 @@ uint32_t cuda_model_get_embedding_length(core::Model& model) { return model.shap
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for rel in COPIED:
-        shutil.copytree(ROOT / rel, tmp_path / rel,
-                        ignore=shutil.ignore_patterns("*.so", "__pycache__", "_native*", "target"))
+        shutil.copytree(ROOT / rel, tmp_path / rel)
+    for rel in rendered_artefacts(load_spec(ROOT / SPEC), lock_state(load_spec(ROOT / SPEC), ROOT)):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / rel, tmp_path / rel)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
