@@ -16,15 +16,14 @@ from generator.lock import cli as lockcli
 from generator.lock import gate
 from generator.lock.state import lock_state
 from generator.problems import SpecError
-from generator.render import rendered_artefacts, stale_files, write_if_changed
+from generator.render import rendered_artefacts, stale_files, write_all
 from generator.spec import DEFAULT_SPEC, load_spec
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     root = Path(args.root)
-    changed = [rel for rel, text in rendered_artefacts(spec, lock_state(spec, root)).items()
-               if write_if_changed(root, rel, text)]
+    changed = write_all(root, rendered_artefacts(spec, lock_state(spec, root)))
     for rel in changed:
         print(f"wrote {rel}")
     print(f"{len(changed)} file(s) changed; contract {spec.interface.version} "

@@ -6,18 +6,19 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import jinja2
 
 from generator import __version__, rust
+from generator.escape import FILTERS
 from generator.http.openapi import render_openapi
 from generator.lock.state import LockState
 from generator.model import Spec, Targets
+from generator.problems import Location, Problem, SpecError
 
 REGENERATE = "ffispec generate"
 
@@ -75,20 +76,6 @@ ARTEFACTS: list[Artefact] = [
 ]
 
 
-def _wrap(text: str, width: int = 92, prefix: str = "") -> str:
-    text = " ".join(str(text).split())
-    return "\n".join(textwrap.wrap(text, width, initial_indent=prefix, subsequent_indent=prefix,
-                                   break_long_words=False, break_on_hyphens=False))
-
-
-def _c_string(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _md_cell(text: object) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates are cached per user: compiling them is most of a small spec's
     generation time. Keyed by template source, so an edited template recompiles."""
@@ -111,9 +98,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters["wrap"] = _wrap
-    env.filters["c_string"] = _c_string
-    env.filters["md"] = _md_cell
+    env.filters.update(FILTERS)
     env.filters["code_name"] = lambda key, spec: spec.errors.by_key(key).name
     rust.add_filters(env.filters)
     return env
@@ -180,9 +165,22 @@ def rendered_artefacts(spec: Spec, lock: LockState, header: str | None = None) -
     return {header_path: header_text, **render_all(spec, context, rest)}
 
 
+def inside_root(root: Path, relpath: str) -> Path:
+    """root/relpath, refused (SPEC-output-path) unless it is a relative path that stays inside
+    root once symbolic links are followed. The schema refuses such paths in a spec already;
+    this is the writer's own guard."""
+    target = root / relpath
+    if PurePath(relpath).is_absolute() or not target.resolve().is_relative_to(root.resolve()):
+        raise SpecError([Problem("SPEC-output-path", f"{relpath!r} is outside the project root "
+                                 f"{str(root)!r}; nothing was written", Location(relpath, 1, 1),
+                                 hint="output paths in the spec are relative to --root and stay "
+                                 "inside it")])
+    return target
+
+
 def write_if_changed(root: Path, relpath: str, text: str) -> bool:
     """Atomically replace root/relpath with text if it differs; return whether it changed."""
-    target = root / relpath
+    target = inside_root(root, relpath)
     data = text.encode("utf-8")
     try:
         if target.read_bytes() == data:
@@ -202,12 +200,20 @@ def write_if_changed(root: Path, relpath: str, text: str) -> bool:
     return True
 
 
+def write_all(root: Path, texts: dict[str, str]) -> list[str]:
+    """Write every changed file (all paths are checked before the first write); the paths
+    that changed."""
+    for rel in texts:
+        inside_root(root, rel)
+    return [rel for rel, text in texts.items() if write_if_changed(root, rel, text)]
+
+
 def stale_files(root: Path, rendered: dict[str, str]) -> list[str]:
     """Committed artefacts that differ from what the spec generates (or are missing)."""
     stale = []
     for rel, text in rendered.items():
         try:
-            if (root / rel).read_bytes() != text.encode("utf-8"):
+            if inside_root(root, rel).read_bytes() != text.encode("utf-8"):
                 stale.append(rel)
         except FileNotFoundError:
             stale.append(rel)

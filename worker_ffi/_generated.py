@@ -151,7 +151,7 @@ FUNCTIONS: Mapping[str, FunctionInfo] = MappingProxyType({
     "cuda_load_model": FunctionInfo(
         "cuda_load_model", "load_model", "Context",
         ("INVALID_PARAMETER","MODEL_LOAD_FAILED","VRAM_OOM","VRAM_RESIDENCY_FAILED","UNKNOWN",), frozenset({5, 3, 2, 7, 99 }),
-        False, "Load a GGUF model into the context\u0027s device memory."),
+        False, "Load a GGUF model into the context's device memory."),
     "cuda_unload_model": FunctionInfo(
         "cuda_unload_model", "close", "Model",
         (), frozenset({ }),
@@ -159,11 +159,11 @@ FUNCTIONS: Mapping[str, FunctionInfo] = MappingProxyType({
     "cuda_model_get_vram_usage": FunctionInfo(
         "cuda_model_get_vram_usage", "get_vram_usage", "Model",
         ("INVALID_PARAMETER",), frozenset({5 }),
-        False, "Device bytes occupied by the model\u0027s weights."),
+        False, "Device bytes occupied by the model's weights."),
     "cuda_model_get_vocab_size": FunctionInfo(
         "cuda_model_get_vocab_size", "get_vocab_size", "Model",
         ("INVALID_PARAMETER","UNKNOWN",), frozenset({5, 99 }),
-        False, "Number of tokens in the model\u0027s vocabulary."),
+        False, "Number of tokens in the model's vocabulary."),
     "cuda_model_get_context_length": FunctionInfo(
         "cuda_model_get_context_length", "get_context_length", "Model",
         ("INVALID_PARAMETER","UNKNOWN",), frozenset({5, 99 }),
@@ -195,7 +195,7 @@ FUNCTIONS: Mapping[str, FunctionInfo] = MappingProxyType({
     "cuda_get_vram_usage": FunctionInfo(
         "cuda_get_vram_usage", "get_vram_usage", "Model",
         ("INVALID_PARAMETER",), frozenset({5 }),
-        True, "Device bytes occupied by the model\u0027s weights."),
+        True, "Device bytes occupied by the model's weights."),
     "cuda_get_process_vram_usage": FunctionInfo(
         "cuda_get_process_vram_usage", "get_process_vram_usage", "Context",
         ("INVALID_PARAMETER",), frozenset({5 }),

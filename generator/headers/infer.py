@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from generator.headers.doctext import parse
@@ -109,7 +109,7 @@ class _Inferrer(ErrorsPart, HandlesPart, TypesPart, FunctionsPart):
             out["doc"] = " ".join(body) if len(body) == 1 else "\n\n".join(body)
         elif facts and facts.brief and not out.get("title"):
             out["doc"] = facts.brief.text
-        header: dict[str, Any] = {"path": main}
+        header: dict[str, Any] = {"path": _project_path(main)}
         guard = hs.guards.get(main)
         if self.existing:
             # The generated header sits beside the library's own and includes it: a new path,
@@ -220,3 +220,15 @@ class _Inferrer(ErrorsPart, HandlesPart, TypesPart, FunctionsPart):
         return groups, group_of
 
     # ------------------------------------------------------------ functions
+
+
+def _project_path(path: str) -> str:
+    """A header path as a spec holds it (an output path inside the project): relative to the
+    working directory, or include/NAME when the header lies outside it."""
+    pure = PurePath(path)
+    if not pure.is_absolute():
+        return pure.as_posix()
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return f"include/{pure.name}"

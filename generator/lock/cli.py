@@ -42,7 +42,13 @@ from generator.lock.state import (
 from generator.lock.verify import verify
 from generator.model import Spec
 from generator.problems import SpecError
-from generator.render import render_header, rendered_artefacts, stale_files, write_if_changed
+from generator.render import (
+    render_header,
+    rendered_artefacts,
+    stale_files,
+    write_all,
+    write_if_changed,
+)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -224,7 +230,7 @@ def _write_lock(root: Path, spec: Spec, new: View, lines: Mapping[str, int], dat
     artefacts = rendered_artefacts(spec, state_from_baseline(spec, baseline), header)
     document = artefacts[DOCUMENT]
     doc_sha = hashlib.sha256(document.encode("utf-8")).hexdigest()
-    written = [rel for rel, text in artefacts.items() if write_if_changed(root, rel, text)]
+    written = write_all(root, artefacts)
     if write_if_changed(root, BASELINE, dump_baseline(body, doc_sha)):
         written.append(BASELINE)
     line = (f"- FFI lock v{spec.interface.version} achieved on {date}, spec sha256 "
