@@ -219,8 +219,6 @@ class _Inferrer(ErrorsPart, HandlesPart, TypesPart, FunctionsPart):
                 group_of.setdefault(f.name, stem)
         return groups, group_of
 
-    # ------------------------------------------------------------ functions
-
 
 def _project_path(path: str) -> str:
     """A header path as a spec holds it (an output path inside the project): relative to the
