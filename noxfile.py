@@ -70,8 +70,8 @@ def lock(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over every Python package of the project."""
     _install(session, "lint", package=False)
-    session.run("ruff", "check", "generator", "worker_ffi", "worker", "conformance", "bench",
-                "tests", "noxfile.py")
+    session.run("ruff", "check", "generator", "ffispec_runtime", "worker_ffi", "worker",
+                "conformance", "bench", "tests", "examples", "noxfile.py")
 
 
 @nox.session(tags=["ci"])
@@ -79,7 +79,8 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the generator, and over a sample program using the bindings."""
     _install(session, "typecheck", package=False)
     session.install(*GENERATOR_DEPS)
-    session.run("mypy", "--strict", "generator", "worker_ffi", "tests/typing_sample.py")
+    session.run("mypy", "--strict", "generator", "ffispec_runtime", "worker_ffi",
+                "tests/typing_sample.py")
 
 
 @nox.session
@@ -90,6 +91,24 @@ def build(session: nox.Session) -> None:
         _cmake(session, "cuda", "native/build/cuda")
     else:
         session.log("nvcc not found: skipping the CUDA backend")
+
+
+SQLITE_EXAMPLE = "examples/sqlite"
+
+
+@nox.session(tags=["ci"])
+def examples(session: nox.Session) -> None:
+    """Specs of other C ABIs (examples/): the SQLite example describes the system libsqlite3
+    (mode "existing library"): its artefacts and lock are current, its header compiles with
+    <sqlite3.h>, its bindings run real SQL. Installs libsqlite3-dev with apt-get when the
+    header is missing (CI runs as root)."""
+    if not Path("/usr/include/sqlite3.h").is_file():
+        session.run("apt-get", "update", "-q", external=True)
+        session.run("apt-get", "install", "-y", "-q", "libsqlite3-dev", external=True)
+    session.install(*GENERATOR_DEPS, *_group("test"))
+    spec = f"{SQLITE_EXAMPLE}/spec/sqlite3.yaml"
+    session.run("python", "-m", "generator", "check", "--spec", spec, "--root", SQLITE_EXAMPLE)
+    session.run("pytest", "examples", *session.posargs, env={"PYTHONPATH": str(ROOT)})
 
 
 @nox.session(tags=["ci"])
