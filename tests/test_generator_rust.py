@@ -72,12 +72,13 @@ def _variant_spec(tmp_path: Path) -> Path:
     data = yaml.safe_load((ROOT / "spec" / "worker_ffi.yaml").read_text("utf-8"))
     for fn in data["functions"]:
         fn.pop("role", None)  # no contract check, no detail text
-    data["interface"]["doc"] = HOSTILE
+    hostile = HOSTILE.replace("\x00", "")  # the loader refuses C0 controls in a spec
+    data["interface"]["doc"] = hostile
     data["errors"]["codes"][2]["message"] = 'Insufficient "VRAM" \\ {}'
-    data["handles"][0]["doc"] = HOSTILE
+    data["handles"][0]["doc"] = hostile
     data["handles"][0]["thread_safety"] = "safe"  # Send + Sync
     data["functions"].append({
-        "name": "cuda_model_get_sizes", "group": "model", "since": "1.0.0", "doc": HOSTILE,
+        "name": "cuda_model_get_sizes", "group": "model", "since": "1.0.0", "doc": hostile,
         "params": [
             {"name": "model", "type": "CudaModel*", "direction": "in", "doc": "The model."},
             {"name": "sizes", "type": "uint64_t*", "direction": "out", "written": "on_success",

@@ -103,6 +103,16 @@ def test_d9_lock_claims_the_headers_contradict(findings: list[Finding]) -> None:
     assert set(claims) == {"CudaErrorCode"} and "from 8 to 99" in claims["CudaErrorCode"].message
 
 
+def test_drifted_headers_conflicting_declarations_unknown_codes_and_documentation() -> None:
+    found = audit(read_headers(["tests/fixtures/headers/misc/drift_a.h", "tests/fixtures/headers/misc/drift_b.h"]))
+    assert {(f.rule, f.subject, tuple(_files(f))) for f in found} == {
+        ("AUDIT-declaration-conflict", "drift_read", ("drift_a.h:22", "drift_b.h:4")),
+        ("AUDIT-error-not-in-table", "drift_read: DRIFT_ERROR_TIMEOUT", ("drift_a.h:18", "drift_a.h:9")),
+        ("AUDIT-undocumented", "drift_undocumented", ("drift_a.h:32",)),
+        ("AUDIT-undeclared", "drift_sync", ("drift_a.h:25",)),
+    }
+
+
 def test_a_clean_header_has_no_findings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "tests/fixtures/headers/misc/clean.h"]) == 0
     assert "0 finding(s)" in capsys.readouterr().out
@@ -129,3 +139,14 @@ def test_import_report_prints_the_audit(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["import", *HEADERS, "-o", str(tmp_path / "d.yaml"), "--report"]) == 0
     assert "AUDIT-undeclared-alias" in capsys.readouterr().out
     assert main(["import", *HEADERS, "-o", str(tmp_path / "d.yaml"), "--report", "--fail-on-findings"]) == 16
+
+
+def test_sqlite_audit_sees_configuration_and_not_shared_comments() -> None:
+    """Functions documented under one shared comment are not aliases; a function compiled out
+    by the configuration is documented but undeclared until -D enables it."""
+    plain = {(f.rule, f.subject) for f in audit(read_headers(["/usr/include/sqlite3.h"]))}
+    assert ("AUDIT-undeclared", "sqlite3_preupdate_hook") in plain
+    assert not any(rule == "AUDIT-undeclared-alias" and "sqlite3_prepare," in subject for rule, subject in plain)
+    enabled = {(f.rule, f.subject) for f in audit(read_headers(["/usr/include/sqlite3.h"], [],
+                                                                ["SQLITE_ENABLE_PREUPDATE_HOOK"]))}
+    assert ("AUDIT-undeclared", "sqlite3_preupdate_hook") not in enabled

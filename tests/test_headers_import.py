@@ -15,7 +15,7 @@ from generator.cli import main
 from generator.headers.declarations import read_headers
 from generator.headers.emit import to_yaml
 from generator.headers.infer import infer
-from generator.normalise import canonical, strip_docs
+from generator.normalise import canonical, hashed_contract
 from generator.problems import SpecError
 from generator.spec import load_spec
 
@@ -48,7 +48,7 @@ def _differences(a: object, b: object, path: str = "") -> list[str]:
 def test_importing_the_generated_header_gives_back_the_worker_contract(tmp_path: Path) -> None:
     original = load_spec("spec/worker_ffi.yaml")
     imported = load_spec(_draft(tmp_path, original.interface.header.path))   # lints clean
-    diffs = _differences(strip_docs(canonical(original)), strip_docs(canonical(imported)))
+    diffs = _differences(hashed_contract(canonical(original)), hashed_contract(canonical(imported)))
     assert diffs == []
     assert imported.contract_hash == original.contract_hash
     assert imported.exceptions == tuple(
@@ -78,7 +78,7 @@ def test_importing_a_generated_header_gives_back_its_contract(tmp_path: Path, mo
     draft = tmp_path / "draft.yaml"
     draft.write_text(to_yaml(infer(read_headers([header], dirs)), []), encoding="utf-8")
     imported = load_spec(draft)
-    assert _differences(strip_docs(canonical(original)), strip_docs(canonical(imported))) == []
+    assert _differences(hashed_contract(canonical(original)), hashed_contract(canonical(imported))) == []
     assert imported.contract_hash == original.contract_hash
 
 
@@ -92,7 +92,7 @@ def test_round_trip_notices_a_contract_change(tmp_path: Path) -> None:
     copy.write_text(changed, encoding="utf-8")
     original = load_spec("spec/worker_ffi.yaml")
     imported = load_spec(_draft(tmp_path, str(copy)))
-    diffs = _differences(strip_docs(canonical(original)), strip_docs(canonical(imported)))
+    diffs = _differences(hashed_contract(canonical(original)), hashed_contract(canonical(imported)))
     assert any(".range.min: 1 != 2" in d for d in diffs)
 
 
@@ -112,6 +112,9 @@ def test_original_worker_headers_import_with_provenance(tmp_path: Path) -> None:
     codes = {c["name"]: (c["value"], c["key"]) for c in data["errors"]["codes"]}
     assert codes["CUDA_ERROR_DEVICE_NOT_FOUND"] == (8, "DEVICE_NOT_FOUND") and codes["CUDA_SUCCESS"][0] == 0
     assert data["interface"]["error_out_param"] == "error_code"
+    # The generated header will include the original: neither its path nor its guard may clash.
+    assert data["interface"]["header"] == {"path": "include/worker_spec.h", "guard": "WORKER_SPEC_H",
+                                           "api_macro": "WORKER_SPEC_API", "includes": ["worker_ffi.h"]}
     fn = {f["name"]: f for f in data["functions"]}
     start = {p["name"]: p for p in fn["cuda_inference_start"]["params"]}
     assert start["max_tokens"]["range"] == {"min": 1, "max": 2048}
@@ -120,6 +123,8 @@ def test_original_worker_headers_import_with_provenance(tmp_path: Path) -> None:
                                                     "UNKNOWN"]
     assert fn["cuda_init"]["returns"]["on_error"] == "NULL"
     assert fn["cuda_error_message"]["returns"]["ownership"] == "static"
+    token_out = fn["cuda_inference_next_token"]["params"][1]
+    assert (token_out["direction"], token_out["len"], token_out["capacity"]) == ("out", "token_buffer_size", 256)
     # Every guess says where it came from: header:line and the words.
     assert re.search(r"# tests/fixtures/headers/worker_original/worker_ffi\.h:\d+: range stated in prose: "
                      r".*\(1-2048\)", text)

@@ -138,8 +138,10 @@ class _Auditor:
         their table-mates: the error table(s) the docs refer to."""
         listed = {n for f in self.hs.functions for n, _ in self.docs[id(f)].errors}
         table: dict[str, int] = {}
+        self.table_where: Where | None = None
         for e in self.hs.enums:
             if any(x.name in listed for x in e.enumerators):
+                self.table_where = self.table_where or e.where
                 for x in e.enumerators:
                     table.setdefault(x.name, x.value)
         return table
@@ -186,7 +188,8 @@ class _Auditor:
                 listed.add(name)
                 if name not in table:
                     self.add("AUDIT-error-not-in-table", f"{f.name}: {name}",
-                             f"{f.name} lists {name}, which the error table does not have", t.where)
+                             f"{f.name} lists {name}, which the error table does not have", t.where,
+                             *([self.table_where] if self.table_where else []))
         where: dict[str, list[Where]] = defaultdict(list)
         for e in self.hs.enums:
             for x in e.enumerators:
@@ -208,7 +211,9 @@ class _Auditor:
             key = (f.type_key, _norm(facts.brief.text), _norm(facts.returns.text if facts.returns else ""))
             groups[key].append(f)
         for fns in groups.values():
-            if len(fns) > 1:
+            # Declarations under one shared comment (SQLite's groups) are documented together,
+            # not twice: only separate comments with the same text are evidence of an alias.
+            if len({(f.doc.file, f.doc.start) for f in fns if f.doc is not None}) > 1:
                 names = ", ".join(f.name for f in fns)
                 self.add("AUDIT-undeclared-alias", names, f"{names} have the same signature and doc; mark one "
                          "as an alias (alias_of) or say how they differ", *[f.where for f in fns])
@@ -294,7 +299,9 @@ class _Auditor:
         comments += [o.doc for o in self.hs.opaques if o.doc] + [e.doc for e in self.hs.enums if e.doc]
         for c in comments:
             for name in re.findall(rf"\b({re.escape(self.prefix)}\w+)\(\)", c.text):
-                if name not in declared and name not in macros:
+                # `sqlite3_bind_*()` and `xxx` placeholders name families, not functions.
+                family = name.endswith("_") or "xxx" in name or any(d.startswith(name + "_") for d in declared)
+                if name not in declared and name not in macros and not family:
                     mentioned.setdefault(name, Where(c.file, c.line_of(name + "(")))
         for name, where in sorted(mentioned.items()):
             self.add("AUDIT-undeclared", name, f"{name}() is mentioned in a doc comment but no header declares it",

@@ -160,8 +160,8 @@ class _Reader:
                                             "bit-field layout is compiler-defined; the spec language has no "
                                             "bit-fields"))
         self.skipped.append(Skipped(f"{kind} definition", name or s.name or "(anonymous)", where,
-                                    f"its layout is not imported; functions use it by name (state its fields "
-                                    f"under `types:` if the contract must)"))
+                                    "its layout is not imported; functions use it by name (state its fields "
+                                    "under `types:` if the contract must)"))
 
     def _enum(self, node: c_ast.Decl | c_ast.Typedef) -> None:
         e = node.type if isinstance(node.type, c_ast.Enum) else node.type.type

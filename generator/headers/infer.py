@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from generator.headers.doctext import parse
@@ -109,13 +109,16 @@ class _Inferrer(ErrorsPart, HandlesPart, TypesPart, FunctionsPart):
             out["doc"] = " ".join(body) if len(body) == 1 else "\n\n".join(body)
         elif facts and facts.brief and not out.get("title"):
             out["doc"] = facts.brief.text
-        header: dict[str, Any] = {"path": main}
+        header: dict[str, Any] = {"path": _project_path(main)}
         guard = hs.guards.get(main)
         if self.existing:
             # The generated header sits beside the library's own and includes it: a new path,
             # guard and export macro, so neither overwrites nor hides the original.
-            header = {"path": f"include/{name}_ffi.h", "guard": f"{name.upper()}_FFI_H",
-                      "api_macro": f"{name.upper()}_FFI_API"}
+            base = name.removesuffix("_ffi")
+            clash = Path(main).as_posix() == f"include/{base}_ffi.h" or f"{base.upper()}_FFI_H" in hs.guards.values()
+            suffix = "spec" if clash else "ffi"
+            header = {"path": f"include/{base}_{suffix}.h", "guard": f"{base.upper()}_{suffix.upper()}_H",
+                      "api_macro": f"{base.upper()}_{suffix.upper()}_API"}
             self.note(("interface", "header", "path"), main, "where `ffispec generate` writes the checked "
                       "header; the library's own header is included, never overwritten")
         elif guard:
@@ -216,4 +219,14 @@ class _Inferrer(ErrorsPart, HandlesPart, TypesPart, FunctionsPart):
                 group_of.setdefault(f.name, stem)
         return groups, group_of
 
-    # ------------------------------------------------------------ functions
+
+def _project_path(path: str) -> str:
+    """A header path as a spec holds it (an output path inside the project): relative to the
+    working directory, or include/NAME when the header lies outside it."""
+    pure = PurePath(path)
+    if not pure.is_absolute():
+        return pure.as_posix()
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return f"include/{pure.name}"

@@ -148,7 +148,7 @@ class ErrorsPart(Base):
         out["codes"] = codes
         self.code_keys = {c["name"]: c["key"] for c in codes}
         self.result_keys = {c["key"] for c in codes if c.get("success")}
-        if "violation" not in out:
+        if "violation" not in out and self.existing:   # a generated header states it when there is one
             guess = next((c for c in codes if re.fullmatch(r"INVALID_(?:PARAM|PARAMETER|ARG|ARGUMENT|ARGS)|"
                                                            r"EINVAL|BAD_(?:PARAM|ARG)\w*|MISUSE", c["key"])), None)
             if guess is not None:

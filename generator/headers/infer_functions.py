@@ -129,6 +129,14 @@ class FunctionsPart(Base):
         if "len" not in out and size is not None and not clauses.rules:
             out["len"] = size
             self.note((*path, "len"), p.where, f"the next parameter, `{size}`, is named as its size")
+            size_doc = facts.params.get(size)
+            for t in [x for x in (doc, size_doc) if x is not None]:
+                m = re.search(r"\b(\d+) bytes? (?:are |is )?(?:recommended|always suffices?|suffices?|is enough)",
+                              t.text)
+                if m:
+                    out["capacity"] = int(m.group(1))
+                    self.note((*path, "capacity"), t.where, ph.quote(t.text, m))
+                    break
         if "range" not in out and doc and not pointer:
             m = ph.RANGE.search(doc.text)
             if m:

@@ -8,7 +8,7 @@ from typing import Any
 
 from generator.headers.infer_base import Base, _c_spelling, _split_params
 
-_DECLARED_TYPE = re.compile(r"A (?P<kind>callback|enum|struct) type declared by <(?P<header>[^>]+)> as "
+_DECLARED_TYPE = re.compile(r"An? (?P<kind>callback|enum|struct|alias) type declared by <(?P<header>[^>]+)> as "
                             r"`(?P<decl>[^`]+)`\.")
 _CONSTANT = re.compile(r"Constant (?P<name>[A-Za-z_]\w*) = (?P<value>-?\d+): "
                        r"(?P<doc>.*?)(?= Constant [A-Za-z_]\w* = |$)")
@@ -25,7 +25,7 @@ class TypesPart(Base):
             entry = self._declared_type(m["kind"], m["decl"])
             if entry is None:
                 continue
-            brief = re.match(r"@brief (.*?) A (?:callback|enum|struct) type declared by", text)
+            brief = re.match(r"@brief (.*?) An? (?:callback|enum|struct|alias) type declared by", text)
             entry["doc"] = brief.group(1) if brief else entry["name"]
             entry["header"] = m["header"]
             constants = [{"value": int(k["value"]), "name": k["name"], "doc": k["doc"]}
@@ -45,6 +45,10 @@ class TypesPart(Base):
             params = [_c_spelling(p) for p in _split_params(m.group(3))]
             return {"name": m.group(2), "kind": "callback", "returns": _c_spelling(m.group(1)),
                     "params": [] if params == ["void"] else params}
+        if kind == "alias":
+            m = re.fullmatch(r"typedef (.+?)\s*\b(\w+);", decl)
+            return None if not m else {"name": m.group(2), "kind": "alias",
+                                       "type": _c_spelling(m.group(1))}
         m = re.fullmatch(r"typedef (?:struct|enum) (\w+)\s*(?:\{(.*)\})?\s*(\w+);", decl)
         if not m:
             return None

@@ -33,9 +33,10 @@ FAILS = re.compile(r"\b(?:on|if|when) (?:failure|error)\b|\bfails?\b|\bfailed\b|
 FALSE_MEANS = re.compile(r"\bfalse\b(?:\s+(?:on|if|when|means|=|:|otherwise))?\s*([^.;]*)", re.I)
 
 _RULES = re.compile(r"^(?P<doc>.*?)(?:\s*Rules: (?P<rules>.*?)\.(?= Ownership:| Written | On failure:| NULL means:"
-                    r"| Always |$))?(?:\s*Ownership: (?P<own>\w+)\.)?(?:\s*Written (?P<written>[\w ]+)\.)?"
+                    r"| Always | Bindings allocate |$))?(?:\s*Ownership: (?P<own>\w+)\.)?"
+                    r"(?:\s*Written (?P<written>[\w ]+)\.)?"
                     r"(?:\s*On failure: (?P<on_failure>\w+)\.)?(?:\s*NULL means: (?P<null_means>.*?)\.)?"
-                    r"(?:\s*Always (?P<fixed>\w+)\.)?$", re.S)
+                    r"(?:\s*Always (?P<fixed>\w+)\.)?(?:\s*Bindings allocate (?P<capacity>\d+)\.)?$", re.S)
 _RETURN = re.compile(r"^(?P<doc>.*?)(?:\s*May be NULL\.(?P<nullable>))?(?:\s*Ownership: (?P<own>\w+)\.)?"
                      r"(?:\s*On error: (?P<on_error>.*?)\.(?= false with| |$))?"
                      r"(?:\s*false with code 0 means (?P<false>.*)\.)?$", re.S)
@@ -47,18 +48,21 @@ class ParamClauses:
     rules: list[str]
     ownership: str | None
     written: str | None
-    extra: dict[str, str] = field(default_factory=dict)  # on_failure, null_means, fixed
+    extra: dict[str, Any] = field(default_factory=dict)  # on_failure, null_means, fixed, capacity
 
 
 def param_clauses(text: str) -> ParamClauses:
     """Split the generator's structured clauses off a parameter's doc text."""
     m = _RULES.match(text.strip())
-    extra_keys = ("on_failure", "null_means", "fixed")
+    extra_keys = ("on_failure", "null_means", "fixed", "capacity")
     if not m or not (m["rules"] or m["own"] or m["written"] or any(m[k] for k in extra_keys)):
         return ParamClauses(text.strip(), [], None, None)
     rules = [r.strip() for r in (m["rules"] or "").split(";") if r.strip()]
     written = m["written"].strip().replace(" ", "_") if m["written"] else None
-    return ParamClauses(m["doc"].strip(), rules, m["own"], written, {k: m[k] for k in extra_keys if m[k]})
+    extra: dict[str, Any] = {k: m[k] for k in extra_keys if m[k]}
+    if "capacity" in extra:
+        extra["capacity"] = int(extra["capacity"])
+    return ParamClauses(m["doc"].strip(), rules, m["own"], written, extra)
 
 
 def return_clauses(text: str) -> dict[str, Any]:
