@@ -416,7 +416,8 @@ def _link_lengths(params: tuple[Param, ...], own_err_param: str | None) -> tuple
 # ----------------------------------------------------------------- canonical form and hash
 
 _DOC_FIELDS = frozenset({"doc", "details", "notes", "reason", "title", "message_doc",
-                         "null_means"})
+                         "null_means", "link_docs", "response_doc",
+                         "event_docs"})
 
 
 def canonical(spec: Spec) -> dict[str, Any]:

@@ -61,6 +61,8 @@ def lock_context(spec: Spec) -> dict[str, Any]:
         docs = {p.name: [a.doc for a in p.allowed] for p in fn.params if p.allowed}
         if docs:
             extra["allowed_docs"] = docs
+        if fn.returns.values:
+            extra["value_docs"] = {v.name: v.doc for v in fn.returns.values}
         if extra:
             fn_extra[fn.name] = extra
     return {
