@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The specs the fuzz test mutates: one line each.
 SPECS: dict[str, Path] = {
     "worker": ROOT / "spec" / "worker_ffi.yaml",
+    "sqlite": ROOT / "examples" / "sqlite" / "spec" / "sqlite3.yaml",
 }
 
 EXIT_STATUSES = {0, 2, 4, 8}

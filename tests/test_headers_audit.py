@@ -139,3 +139,14 @@ def test_import_report_prints_the_audit(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["import", *HEADERS, "-o", str(tmp_path / "d.yaml"), "--report"]) == 0
     assert "AUDIT-undeclared-alias" in capsys.readouterr().out
     assert main(["import", *HEADERS, "-o", str(tmp_path / "d.yaml"), "--report", "--fail-on-findings"]) == 16
+
+
+def test_sqlite_audit_sees_configuration_and_not_shared_comments() -> None:
+    """Functions documented under one shared comment are not aliases; a function compiled out
+    by the configuration is documented but undeclared until -D enables it."""
+    plain = {(f.rule, f.subject) for f in audit(read_headers(["/usr/include/sqlite3.h"]))}
+    assert ("AUDIT-undeclared", "sqlite3_preupdate_hook") in plain
+    assert not any(rule == "AUDIT-undeclared-alias" and "sqlite3_prepare," in subject for rule, subject in plain)
+    enabled = {(f.rule, f.subject) for f in audit(read_headers(["/usr/include/sqlite3.h"], [],
+                                                                ["SQLITE_ENABLE_PREUPDATE_HOOK"]))}
+    assert ("AUDIT-undeclared", "sqlite3_preupdate_hook") not in enabled

@@ -112,6 +112,9 @@ def test_original_worker_headers_import_with_provenance(tmp_path: Path) -> None:
     codes = {c["name"]: (c["value"], c["key"]) for c in data["errors"]["codes"]}
     assert codes["CUDA_ERROR_DEVICE_NOT_FOUND"] == (8, "DEVICE_NOT_FOUND") and codes["CUDA_SUCCESS"][0] == 0
     assert data["interface"]["error_out_param"] == "error_code"
+    # The generated header will include the original: neither its path nor its guard may clash.
+    assert data["interface"]["header"] == {"path": "include/worker_spec.h", "guard": "WORKER_SPEC_H",
+                                           "api_macro": "WORKER_SPEC_API", "includes": ["worker_ffi.h"]}
     fn = {f["name"]: f for f in data["functions"]}
     start = {p["name"]: p for p in fn["cuda_inference_start"]["params"]}
     assert start["max_tokens"]["range"] == {"min": 1, "max": 2048}

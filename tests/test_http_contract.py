@@ -229,3 +229,18 @@ def test_a_spec_without_http_section_generates_no_document(tmp_path: Path) -> No
     from generator.render import ARTEFACTS
     wanted = [a.target(spec) for a in ARTEFACTS if a.applies(spec)]
     assert OPENAPI not in wanted and wanted
+
+
+def test_the_lock_document_lists_every_operation_and_service_error() -> None:
+    spec = load_spec(ROOT / SPEC)
+    assert spec.http is not None
+    doc = (ROOT / "coordination" / "FFI_INTERFACE_LOCKED.md").read_text()
+    section = doc[doc.index("## HTTP service"):doc.index("## Design principles")]
+    for op in spec.http.operations:
+        assert f"| `{op.id}` | `{op.method} {op.path}` |" in section
+        for f in op.request or ():
+            assert f"`{f.name}`" in section
+            if f.feeds:
+                assert f"→ `{f.feeds}`" in section
+    for e in spec.http.errors:
+        assert f"| `{e.key}`" in section and f"| {e.status} |" in section

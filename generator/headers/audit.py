@@ -211,7 +211,9 @@ class _Auditor:
             key = (f.type_key, _norm(facts.brief.text), _norm(facts.returns.text if facts.returns else ""))
             groups[key].append(f)
         for fns in groups.values():
-            if len(fns) > 1:
+            # Declarations under one shared comment (SQLite's groups) are documented together,
+            # not twice: only separate comments with the same text are evidence of an alias.
+            if len({(f.doc.file, f.doc.start) for f in fns if f.doc is not None}) > 1:
                 names = ", ".join(f.name for f in fns)
                 self.add("AUDIT-undeclared-alias", names, f"{names} have the same signature and doc; mark one "
                          "as an alias (alias_of) or say how they differ", *[f.where for f in fns])
@@ -297,7 +299,9 @@ class _Auditor:
         comments += [o.doc for o in self.hs.opaques if o.doc] + [e.doc for e in self.hs.enums if e.doc]
         for c in comments:
             for name in re.findall(rf"\b({re.escape(self.prefix)}\w+)\(\)", c.text):
-                if name not in declared and name not in macros:
+                # `sqlite3_bind_*()` and `xxx` placeholders name families, not functions.
+                family = name.endswith("_") or "xxx" in name or any(d.startswith(name + "_") for d in declared)
+                if name not in declared and name not in macros and not family:
                     mentioned.setdefault(name, Where(c.file, c.line_of(name + "(")))
         for name, where in sorted(mentioned.items()):
             self.add("AUDIT-undeclared", name, f"{name}() is mentioned in a doc comment but no header declares it",

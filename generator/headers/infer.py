@@ -114,8 +114,11 @@ class _Inferrer(ErrorsPart, HandlesPart, TypesPart, FunctionsPart):
         if self.existing:
             # The generated header sits beside the library's own and includes it: a new path,
             # guard and export macro, so neither overwrites nor hides the original.
-            header = {"path": f"include/{name}_ffi.h", "guard": f"{name.upper()}_FFI_H",
-                      "api_macro": f"{name.upper()}_FFI_API"}
+            base = name.removesuffix("_ffi")
+            clash = Path(main).as_posix() == f"include/{base}_ffi.h" or f"{base.upper()}_FFI_H" in hs.guards.values()
+            suffix = "spec" if clash else "ffi"
+            header = {"path": f"include/{base}_{suffix}.h", "guard": f"{base.upper()}_{suffix.upper()}_H",
+                      "api_macro": f"{base.upper()}_{suffix.upper()}_API"}
             self.note(("interface", "header", "path"), main, "where `ffispec generate` writes the checked "
                       "header; the library's own header is included, never overwritten")
         elif guard:
@@ -215,8 +218,6 @@ class _Inferrer(ErrorsPart, HandlesPart, TypesPart, FunctionsPart):
             for f in self.hs.functions:
                 group_of.setdefault(f.name, stem)
         return groups, group_of
-
-    # ------------------------------------------------------------ functions
 
 
 def _project_path(path: str) -> str:
