@@ -171,7 +171,8 @@ def cmd_lock(args: argparse.Namespace) -> int:
         _err(f"lock refused: {exc}")
         return EXIT_SPEC
     version = spec.interface.version
-    if not any(entry.version == version for entry in spec.changelog):
+    # A first lock has nothing to compare with; every later version says what changed.
+    if previous is not None and not any(entry.version == version for entry in spec.changelog):
         _err(f"lock refused: the changelog has no entry for version {version}; add one under "
              "`changelog:` saying what changed (the lock document shows it to every consumer), "
              "then run `ffispec lock` again")
