@@ -117,6 +117,8 @@ def test_mutated_specs_exit_cleanly_and_accepted_ones_build(name: str, runner: S
     @given(mutated(name))
     def check(text: str) -> None:
         outcome = runner.run(text)
+        if outcome.killed == "time":  # a loaded machine: one retry with three times the bound
+            outcome = runner.run(text, seconds=3 * SECONDS)
         assert not outcome.killed, f"ffispec ran past its {outcome.killed} bound"
         assert not outcome.traceback, outcome.traceback
         assert outcome.status in EXIT_STATUSES, (outcome.status, outcome.output)
