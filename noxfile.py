@@ -219,7 +219,8 @@ def mutants(session: nox.Session) -> None:
     session.run("python", "-m", "conformance.mutants", *session.posargs)
 
 
-RUST_CRATES = ["bindings/rust/worker_ffi"]  # one generated crate per spec
+# One generated crate per spec: the worker's, and the SQLite example's (the system libsqlite3).
+RUST_CRATES = ["bindings/rust/worker_ffi", f"{SQLITE_EXAMPLE}/bindings/rust/sqlite3_subset"]
 RUST_TARGET = "bindings/rust/target"  # shared by the crates and the benchmark: one build cache
 RUST_MODELS = "native/build/rust-models"
 
@@ -241,12 +242,15 @@ def _cargo(session: nox.Session) -> dict[str, str]:
 
 @nox.session(tags=["ci"])
 def rust(session: nox.Session) -> None:
-    """The generated Rust bindings: prove the crates are current (`ffispec check`), then unit,
-    doc (compile_fail lifetime and Send/Sync proofs included) and integration tests against
-    the host library with `cargo test --offline`, rustdoc with warnings as errors, and
+    """The generated Rust bindings of the worker and the SQLite example: prove the crates are
+    current (`ffispec check`), then unit, doc (compile_fail lifetime and Send/Sync proofs
+    included) and integration tests with `cargo test --offline` against the host library and
+    the system libsqlite3 (real SQL), rustdoc with warnings as errors, and
     `cargo clippy -D warnings` when installed."""
     env = _cargo(session)
     session.run("python", "-m", "generator", "check")
+    session.run("python", "-m", "generator", "check", "--spec",
+                f"{SQLITE_EXAMPLE}/spec/sqlite3.yaml", "--root", SQLITE_EXAMPLE)
     session.run("python", "-m", "conformance.models", RUST_MODELS, silent=True)
     for crate in RUST_CRATES:
         manifest = f"{crate}/Cargo.toml"
