@@ -120,6 +120,17 @@ def conformance(session: nox.Session) -> None:
                 "--junitxml", "reports/conformance.xml", *session.posargs)
 
 
+@nox.session
+def conformance_seeds(session: nox.Session) -> None:
+    """The suite 20 times under the `dev` profile, each with a random seed, against the host
+    library: no example depends on state an earlier one left (`-- --runs N --jobs N`)."""
+    _install(session, "test", package=False)
+    session.install(*GENERATOR_DEPS)
+    _cmake(session, "host", "native/build/host")
+    session.run("python", "-m", "conformance.seeds", *(session.posargs or ["--runs", "20"]),
+                "--", "--lib", HOST_LIB)
+
+
 @nox.session(tags=["ci"])
 def conformance_cuda_nogpu(session: nox.Session) -> None:
     """Build the CUDA backend (needs nvcc) and run the conformance suite against it on a

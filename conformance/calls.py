@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance import isolation, stats
+from conformance import contract, isolation, stats
+from conformance.hooks import Hooks
 from conformance.library import Library
 from conformance.rules import RuleBook
 from conformance.violations import ContractViolation
@@ -150,6 +151,67 @@ class Caller:
         self.observe = observe or stats.observe
         self.trace = Trace()
         self.trace._test = test
+        self.hooks = contract.hooks() if spec is contract.load() else Hooks(spec)
+        self.plugin = contract.plugin() if spec is contract.load() else None
+        detail_fn = next((f for f in spec.functions if f.role == "last_error_detail"), None)
+        self.has_detail = detail_fn is not None
+        self._detail_fn = getattr(self.lib, detail_fn.name) if detail_fn is not None else None
+        # State the current example changed, undone before the next one starts.
+        self.armed: dict[str, dict[str, Any]] = {}   # fault hook -> the handle args it was armed on
+        self.created: list[tuple[HandleRef, HandleRef | None]] = []  # (handle, parent handle)
+        self.gone: set[int] = set()  # id() of handles destroyed (directly or by cascade)
+
+    # ------------------------------------------------------------------ examples
+    def end_prelude(self) -> None:
+        """The fixtures are built: what exists now is the state every example starts from."""
+        self.trace.end_prelude()
+        self.created.clear()
+        self.gone.clear()
+
+    def begin_example(self) -> None:
+        """Start a Hypothesis example from the known state: disarm every fault the previous
+        example armed and destroy every handle it created and left alive."""
+        self.restore()
+        self.trace.begin_example()
+
+    def restore(self) -> None:
+        for fn in self.hooks.faults:
+            if fn.name in self.armed:
+                handles = self.armed.pop(fn.name)
+                if any(id(h) in self.gone for h in handles.values()):
+                    continue  # armed on a handle that no longer exists
+                args = {**handles, Hooks.switch(fn).name: Hooks.disarm_value(fn)}
+                for _ in range(2):  # a disarm that an armed call fault failed is repeated once
+                    if self.call(fn.name, **args).ok:
+                        break
+        for h, parent in reversed(self.created):
+            if id(h) in self.gone or (parent is not None and id(parent) in self.gone):
+                continue
+            destroyer = self.spec.function(self.spec.handle(h.type).destroyed_by)
+            self.call(destroyer.name, **{destroyer.handle_params[0].name: h})
+        self.created.clear()
+        self.gone.clear()
+
+    def _track(self, fn: Function, kwargs: dict[str, Any], o: Outcome) -> None:
+        if self.hooks.is_fault(fn):
+            handles = {k: v for k, v in kwargs.items() if isinstance(v, HandleRef)}
+            if Hooks.arms(fn, kwargs) and o.ok:  # a refused arming armed nothing
+                self.armed[fn.name] = handles
+            else:
+                self.armed.pop(fn.name, None)
+        if fn.creates and isinstance(o.ret, HandleRef):
+            parent = next((v for v in kwargs.values() if isinstance(v, HandleRef)), None)
+            self.created.append((o.ret, parent))
+        if fn.destroys:
+            target = next((v for v in kwargs.values() if isinstance(v, HandleRef)), None)
+            if target is not None:
+                self._mark_gone(target)
+
+    def _mark_gone(self, h: HandleRef) -> None:
+        self.gone.add(id(h))
+        for child, parent in self.created:
+            if parent is h and id(child) not in self.gone:
+                self._mark_gone(child)
 
     # ------------------------------------------------------------------ helpers
     def code_key(self, code: int | None) -> str:
@@ -167,7 +229,10 @@ class Caller:
         return render_python(self) + "\n" + render_c(self)
 
     def detail(self) -> str:
-        return self.ffi.string(self.lib.cuda_last_error_detail()).decode("utf-8", "replace")
+        """The thread's last-error detail (the `last_error_detail` role), "" without one."""
+        if self._detail_fn is None:
+            return ""
+        return self.ffi.string(self._detail_fn()).decode("utf-8", "replace")
 
     # ------------------------------------------------------------------ the call
     def call(self, fn_name: str, **kwargs: Any) -> Outcome:
@@ -198,12 +263,13 @@ class Caller:
         ret = self._unmarshal_return(fn, raw, result_name)
         code = None
         read_outs = {name: reader() for name, reader in outs.items()}
-        if fn.error_param is not None and "error_code" in read_outs:
+        if fn.error_param is not None and fn.error_param.name in read_outs:
             code = read_outs.pop(fn.error_param.name)
         outcome = Outcome(fn, ret, code, read_outs, detail)
         if ret is not None or code is not None or detail:
             self.trace.note(f"observed: return {self._show(ret)}, code {self.code_key(code)}"
                             + (f", detail {detail!r}" if detail else ""))
+        self._track(fn, kwargs, outcome)
         self._check(fn, kwargs, outcome)
         return outcome
 
@@ -221,8 +287,7 @@ class Caller:
         if fn.returns.ctype.is_void:
             return None
         if fn.returns.handle:
-            return self.trace.fresh({"CudaContext": "ctx", "CudaModel": "model",
-                                     "InferenceResult": "result"}[fn.returns.handle])
+            return self.trace.fresh(_snake(fn.returns.handle))
         return self.trace.fresh("r")
 
     def _marshal(self, fn: Function, p: Param, value: Any, outs: dict) -> tuple:
@@ -296,8 +361,8 @@ class Caller:
         passed_ec = ep is not None and kwargs.get(ep.name, OUT) is not NULL
         if passed_ec:
             if o.code is None:
-                raise self.violation(f"FN-{fn.name}-error_code-written",
-                                     f"{fn.name} did not write error_code (still poisoned)")
+                raise self.violation(f"FN-{fn.name}-{ep.name}-written",
+                                     f"{fn.name} did not write {ep.name} (still poisoned)")
             if o.code != 0 and self.code_key(o.code) not in fn.errors:
                 raise self.violation(f"FN-{fn.name}-errors",
                                      f"{fn.name} reported {self.code_key(o.code)} ({o.code}), "
@@ -313,7 +378,7 @@ class Caller:
                 raise self.violation(f"FN-{fn.name}-returns",
                                      f"{fn.name} failed with {self.code_key(o.code)} but returned "
                                      f"{self._show(o.ret)}; the spec says {expected}")
-        if fn.fallible and o.code is not None:
+        if fn.fallible and o.code is not None and self.has_detail:
             explains_false = fn.returns.false_means is not None and o.ret is False
             if o.code == 0 and o.detail != "" and not explains_false:
                 raise self.violation("SEM-last-error-detail",
@@ -324,6 +389,8 @@ class Caller:
                                      "but left the detail empty")
         if not failed:
             self._check_success(fn, o)
+        if self.plugin is not None:
+            self.plugin.check_call(self, fn, kwargs, o)
 
     def _check_success(self, fn: Function, o: Outcome) -> None:
         if fn.returns.handle and o.ret is None and o.code is not None:
@@ -358,16 +425,27 @@ class Caller:
                                  f"{fn.name} wrote {p.name} without a NUL inside its "
                                  f"{len(raw)}-byte capacity")
         piece = raw.split(b"\0", 1)[0]
-        try:
-            piece.decode("utf-8")
-        except UnicodeDecodeError:
-            raise self.violation("SEM-pieces-utf8",
-                                 f"{fn.name} wrote a piece that is not valid UTF-8: {piece!r}") from None
+        if p.utf8:
+            try:
+                piece.decode("utf-8")
+            except UnicodeDecodeError:
+                raise self.violation(f"FN-{fn.name}-{p.name}-written",
+                                     f"{fn.name} wrote text that is not valid UTF-8: {piece!r}") from None
 
     @staticmethod
-    def piece(o: Outcome, name: str = "token_out") -> bytes:
+    def piece(o: Outcome, name: str | None = None) -> bytes:
+        """The text a call wrote into its (first) char buffer, up to the NUL."""
+        if name is None:
+            name = next(p.name for p in o.fn.params if p.direction == "out" and p.ctype.is_char_buffer)
         raw = o.outs[name]
         return raw.split(b"\0", 1)[0]
+
+
+def _snake(name: str) -> str:
+    """`SomeHandle` -> `some_handle` (replay variable names)."""
+    import re
+
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
 def _matches(ret: Any, expected: str) -> bool:

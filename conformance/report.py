@@ -63,7 +63,10 @@ class ReportPlugin:
             counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
         spec = contract.load()
         return {
-            "libraries": self.config.getoption("--lib") or [self.config.getoption("--backend")],
+            "libraries": [str(p) for p in getattr(self.config, "_conformance_libs", [])]
+            or self.config.getoption("--lib") or [self.config.getoption("--backend")],
+            "interface": spec.interface.name,
+            "spec": str(contract.path()),
             "contract_hash": spec.contract_hash,
             "hypothesis_profile": os.environ.get("HYPOTHESIS_PROFILE")
             or self.config.getoption("hypothesis_profile", None) or "ci",
@@ -84,7 +87,7 @@ class ReportPlugin:
         (out_dir / "conformance.json").write_text(json.dumps(data, indent=2, ensure_ascii=False))
         (out_dir / "conformance.md").write_text(markdown(data))
         tr = terminalreporter
-        tr.section("worker_ffi conformance")
+        tr.section(f"{contract.load().interface.name} conformance")
         tr.write_line(f"{data['counts']}  examples={data['examples']}  "
                       f"{data['examples_per_s']} examples/s  wall={data['wall_s']} s  "
                       f"profile={data['hypothesis_profile']}")
@@ -107,7 +110,7 @@ def _first_violation(exc: BaseException) -> BaseException:
 
 
 def markdown(data: dict[str, Any]) -> str:
-    lines = ["# worker_ffi conformance", "",
+    lines = [f"# {data['interface']} conformance", "",
              f"- libraries: {', '.join(map(str, data['libraries']))}",
              f"- contract hash: `{data['contract_hash']}`",
              f"- profile `{data['hypothesis_profile']}`, {data['examples']} examples, "
