@@ -67,7 +67,7 @@ def _project(tmp: Path, old_spec: Path) -> Path:
 
 def _breakdown(new: Path, against: str, root: Path) -> str:
     from generator.diff import diff_views
-    from generator.diffsource import load_against, load_spec_with_lines, spec_view
+    from generator.diff.source import load_against, load_spec_with_lines, spec_view
 
     t0 = time.perf_counter()
     spec, lines = load_spec_with_lines(new)

@@ -1,44 +1,29 @@
-"""The `ffispec` command line. Exit status: 0 ok; 1 internal error; 2 invalid spec or usage;
-4 generated artefacts are stale; 8 a breaking change without a major version bump (bits add)."""
+"""The `ffispec` command line. Exit status: a bit mask, see generator/exitcodes.py: 0 ok;
+1 internal error; 2 invalid spec or usage; 4 drift (stale artefacts, or a spec changed since the
+lock without the version bump it needs); 8 a breaking change without a major version bump."""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from generator import __version__
-from generator.model import Spec
+from generator.exitcodes import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, EXIT_SPEC
+from generator.lock import cli as lockcli
+from generator.lock import gate
+from generator.lock.state import lock_state
 from generator.problems import SpecError
-from generator.render import render_all, stale_files, write_if_changed
+from generator.render import rendered_artefacts, stale_files, write_if_changed
 from generator.spec import DEFAULT_SPEC, load_spec
-
-EXIT_OK, EXIT_ERROR, EXIT_SPEC, EXIT_STALE, EXIT_BREAKING = 0, 1, 2, 4, 8
-
-
-def rendered_artefacts(spec: Spec, root: Path) -> dict[str, str]:
-    """Every artefact's text. The header is rendered first because the lock document prints
-    its sha256; it is rendered once."""
-    from generator.lockstate import lock_state
-    from generator.render import ARTEFACTS
-
-    header_path = spec.interface.header.path
-    header = render_all(spec, {}, [a for a in ARTEFACTS if a.target(spec) == header_path])
-    context = {
-        "lock": lock_state(spec, root),
-        "header_sha256": hashlib.sha256(header[header_path].encode("utf-8")).hexdigest(),
-    }
-    rest = [a for a in ARTEFACTS if a.target(spec) != header_path]
-    return {**header, **render_all(spec, context, rest)}
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     root = Path(args.root)
-    changed = [rel for rel, text in rendered_artefacts(spec, root).items()
+    changed = [rel for rel, text in rendered_artefacts(spec, lock_state(spec, root)).items()
                if write_if_changed(root, rel, text)]
     for rel in changed:
         print(f"wrote {rel}")
@@ -51,15 +36,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     root = Path(args.root)
     status = EXIT_OK
-    stale = stale_files(root, rendered_artefacts(spec, root))
+    stale = stale_files(root, rendered_artefacts(spec, lock_state(spec, root)))
     if stale:
-        status |= EXIT_STALE
+        status |= EXIT_DRIFT
         for rel in stale:
             print(f"{rel}: stale: differs from what {args.spec} generates")
         print("fix: run `ffispec generate` and commit the result")
-    from generator import lockgate
-
-    status |= lockgate.check(spec, root)
+    status |= gate.check(spec, root)
     if status == EXIT_OK:
         print(f"ok: {args.spec} is valid, every artefact is current "
               f"({spec.interface.name} {spec.interface.version})")
@@ -89,8 +72,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("check", cmd_check, "fail if the spec is invalid, an artefact is stale, or the lock "
         "gate refuses the change")
     add("lint", cmd_lint, "validate the spec (schema and semantic lints) and nothing else")
-    from generator import lockcli
-
     lockcli.register(sub, add)
     return parser
 
@@ -104,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc.render(), file=sys.stderr)
         return EXIT_SPEC
     except KeyboardInterrupt:
-        return EXIT_ERROR
+        return EXIT_INTERNAL
     except BrokenPipeError:
         # The reader went away (`ffispec diff | head`): stop quietly, as other CLI tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)

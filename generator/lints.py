@@ -9,7 +9,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
-from generator.model import Function, Param, Spec
+from generator.model import CType, Function, Param, Spec
 from generator.problems import Location, Problem
 
 Lint = Callable[[Spec], Iterator[Problem]]
@@ -155,11 +155,14 @@ def handles(spec: Spec) -> Iterator[Problem]:
             yield _problem("LINT-handle-no-creator", f"handle {h.name}: creating function "
                            f"{h.created_by!r} is not declared", h.location,
                            ("handles", i, "created_by"), _suggest(h.created_by, names))
-        elif creator.returns.ctype.base != h.name or not creator.returns.ctype.pointer:
+        elif creator.created_out is not None:
+            pass  # created through a `Handle**` out-parameter (sqlite3_open_v2)
+        elif creator.returns.ctype.base != h.name or creator.returns.ctype.depth != 1:
             yield _problem("LINT-handle-creator-type", f"handle {h.name}: {creator.name} returns "
                            f"{creator.returns.ctype.c}, not {h.name}*", creator.location,
                            _fpath(spec, creator, "returns", "type"),
-                           f"the creating function returns `{h.name}*`")
+                           f"the creating function returns `{h.name}*` or writes it through a "
+                           f"`{h.name}**` out-parameter")
         elif creator.returns.ownership != "transferred":
             yield _problem("LINT-handle-creator-type", f"{creator.name} creates {h.name} but its "
                            "return ownership is not `transferred`", creator.location,
@@ -190,6 +193,7 @@ def handles(spec: Spec) -> Iterator[Problem]:
 @lint
 def error_references(spec: Spec) -> Iterator[Problem]:
     keys = set(spec.errors.keys)
+    results = {c.key for c in spec.errors.results}
     used: set[str] = set()
     for fn in spec.functions:
         for j, key in enumerate(fn.errors):
@@ -198,24 +202,40 @@ def error_references(spec: Spec) -> Iterator[Problem]:
                 yield _problem("LINT-unknown-error", f"{fn.name} declares error {key!r}, which is "
                                "not in the error table", fn.location, _fpath(spec, fn, "errors", j),
                                _suggest(key, keys))
-            elif key == spec.errors.success.key:
-                yield _problem("LINT-unknown-error", f"{fn.name} lists the success code as an "
-                               "error", fn.location, _fpath(spec, fn, "errors", j),
-                               "remove it; success is never an error")
+            elif key in results:
+                yield _problem("LINT-unknown-error", f"{fn.name} lists the success code {key} as "
+                               "an error", fn.location, _fpath(spec, fn, "errors", j),
+                               "remove it; success is never an error (a status channel lists "
+                               "it under error_channel.success)")
         if len(set(fn.errors)) != len(fn.errors):
             yield _problem("LINT-duplicate-name", f"{fn.name} lists an error code twice",
                            fn.location, _fpath(spec, fn, "errors"), "list each code once")
         for p in fn.params:
-            if p.on_violation not in keys:
+            if p.precondition and p.violation_declared:
+                yield _problem("LINT-precondition-code", f"{fn.name}.{p.name}: a precondition "
+                               f"reports no code, but on_violation names {p.on_violation}",
+                               p.location, _ppath(spec, fn, p, "on_violation"),
+                               "remove on_violation, or make the rule `rule: checked`")
+                continue
+            if not p.checked or p.is_error_out or p.handle:
+                continue
+            if p.on_violation and p.on_violation not in keys:
                 yield _problem("LINT-unknown-error", f"{fn.name}.{p.name}: on_violation names "
                                f"unknown error {p.on_violation!r}", p.location,
                                _ppath(spec, fn, p, "on_violation"), _suggest(p.on_violation, keys))
-            elif (p.range or p.allowed or (p.is_pointer and not p.nullable)) and \
+            elif not p.on_violation and p.has_rules and fn.errors:
+                yield _problem("LINT-violation-missing", f"{fn.name}.{p.name} has a checked rule "
+                               "but no error code to report when it is broken", p.location,
+                               _ppath(spec, fn, p),
+                               "add `on_violation: KEY` (or errors.violation for every "
+                               "parameter), or mark the rule `rule: precondition`")
+            elif p.has_rules and p.on_violation and \
                     p.on_violation not in fn.errors and fn.errors:
                 yield _problem("LINT-undeclared-violation", f"{fn.name}.{p.name} reports "
                                f"{p.on_violation} when its rule is broken, but {fn.name} does not "
                                "declare it", p.location, _ppath(spec, fn, p),
                                f"add {p.on_violation} to {fn.name}.errors")
+    used |= {k for fn in spec.functions for k in fn.channel.success}
     for i, c in enumerate(spec.errors.codes):
         if not c.is_success and c.key not in used:
             yield _problem("LINT-unused-error", f"error {c.key} is reported by no function",
@@ -225,7 +245,9 @@ def error_references(spec: Spec) -> Iterator[Problem]:
 
 @lint
 def error_channel(spec: Spec) -> Iterator[Problem]:
+    names = {f.name: f for f in spec.functions}
     for fn in spec.functions:
+        ch = fn.channel
         ep = fn.error_param
         if ep is not None:
             if ep.ctype.c != "int*" or not ep.nullable or ep.written != "always":
@@ -236,20 +258,111 @@ def error_channel(spec: Spec) -> Iterator[Problem]:
                 yield _problem("LINT-fallible-no-errors", f"{fn.name} has an error channel but "
                                "declares no error code", fn.location, _fpath(spec, fn, "errors"),
                                "list the closed set of codes it can report")
-            elif "UNKNOWN" in spec.errors.keys and "UNKNOWN" not in fn.errors:
+            elif spec.errors.unknown in spec.errors.keys and spec.errors.unknown not in fn.errors:
                 yield _problem("LINT-missing-unknown", f"{fn.name} can fail but does not declare "
-                               "UNKNOWN, which the boundary reports for unexpected failures",
-                               fn.location, _fpath(spec, fn, "errors"), "add UNKNOWN to errors")
-        elif fn.errors:
+                               f"{spec.errors.unknown}, which the boundary reports for unexpected "
+                               "failures", fn.location, _fpath(spec, fn, "errors"),
+                               f"add {spec.errors.unknown} to errors")
+            if fn.params[-1] is not ep:
+                yield _problem("LINT-error-param-shape", f"{fn.name}: the error channel must be "
+                               "the last parameter", ep.location, _ppath(spec, fn, ep),
+                               "move it to the end")
+        elif ch.kind == "out_param":
+            yield _problem("LINT-error-param-shape", f"{fn.name}: error_channel names parameter "
+                           f"{ch.param!r}, which it does not have", fn.location,
+                           _fpath(spec, fn, "error_channel"), "add the `int*` out-parameter")
+        elif fn.errors and spec.interface.default_channel.kind == "out_param" and \
+                not _own_channel(spec, fn):
+            # A sentinel by derivation: the function departs from the interface's channel.
             yield _problem("LINT-fallible-needs-error-channel", f"{fn.name} declares errors but "
                            f"has no `{spec.interface.error_out_param}` parameter", fn.location,
                            _fpath(spec, fn, "errors"),
-                           "add the error_code out-parameter, or waive this rule in `exceptions:`"
-                           " with a reason")
-        if ep is not None and fn.params[-1] is not ep:
-            yield _problem("LINT-error-param-shape", f"{fn.name}: the error channel must be the "
-                           "last parameter", ep.location, _ppath(spec, fn, ep),
-                           "move it to the end")
+                           f"add the {spec.interface.error_out_param} out-parameter, give it an "
+                           "error_channel, or waive this rule in `exceptions:` with a reason")
+        elif fn.errors and ch.kind == "none":
+            yield _problem("LINT-fallible-needs-error-channel", f"{fn.name} declares errors but "
+                           "has no error channel", fn.location, _fpath(spec, fn, "errors"),
+                           "give it an error_channel (out_param, status or sentinel), or waive "
+                           "this rule in `exceptions:` with a reason")
+        elif ch.kind == "status":
+            yield from _status_channel(spec, fn)
+        elif ch.kind == "sentinel" and ch.code_from is None and ch.detail_from is None:
+            yield _problem("LINT-role-missing", f"{fn.name} reports failure only through its "
+                           f"return value {ch.sentinel}, and the spec has no way to tell a "
+                           "failure from that result: no `last_error_detail` role and no "
+                           "error_channel code or detail function", fn.location,
+                           _fpath(spec, fn, "errors"),
+                           "give a function `role: last_error_detail`, or set "
+                           "error_channel.code / error_channel.detail")
+        if ch.kind in ("status", "sentinel", "out_param"):
+            for what, ref in (("code", ch.code_from), ("detail", ch.detail_from)):
+                if ref is not None:
+                    yield from _channel_function(spec, fn, what, ref, names)
+            if ch.kind == "sentinel" and ch.sentinel is None:
+                yield _problem("LINT-on-error-missing", f"{fn.name}: a sentinel channel needs the "
+                               "failure value", fn.location, _fpath(spec, fn, "returns"),
+                               "set returns.on_error or error_channel.sentinel")
+
+
+def _own_channel(spec: Spec, fn: Function) -> bool:
+    return bool(spec.locations) and ("functions", fn.index, "error_channel") in spec.locations
+
+
+def _status_channel(spec: Spec, fn: Function) -> Iterator[Problem]:
+    ch = fn.channel
+    if not fn.returns.ctype.is_integer:
+        yield _problem("LINT-error-param-shape", f"{fn.name} reports a status code but returns "
+                       f"{fn.returns.ctype.c}", fn.location, _fpath(spec, fn, "returns", "type"),
+                       "a status channel returns an integer code")
+    keys = set(spec.errors.keys)
+    if not ch.success:
+        yield _problem("LINT-no-success-code", f"{fn.name}: its status channel has no success "
+                       "code", fn.location, _fpath(spec, fn, "error_channel"),
+                       "add error_channel.success, or a code with value 0 to the table")
+    for key in ch.success:
+        if key not in keys:
+            yield _problem("LINT-unknown-error", f"{fn.name}: success code {key!r} is not in "
+                           "the error table", fn.location, _fpath(spec, fn, "error_channel"),
+                           _suggest(key, keys))
+        elif key in fn.errors:
+            yield _problem("LINT-unknown-error", f"{fn.name}: {key} is both a success code and "
+                           "an error", fn.location, _fpath(spec, fn, "error_channel"),
+                           "list it in one place only")
+        elif not spec.errors.by_key(key).is_result:
+            yield _problem("LINT-unknown-error", f"{fn.name}: success code {key} is not marked "
+                           "`success: true` in the error table", fn.location,
+                           _fpath(spec, fn, "error_channel"),
+                           f"set `success: true` on {key} in errors.codes")
+
+
+def _channel_function(spec: Spec, fn: Function, what: str, ref: str,
+                      names: dict[str, Function]) -> Iterator[Problem]:
+    target = names.get(ref)
+    where = _fpath(spec, fn, "error_channel") if spec.locations and \
+        ("functions", fn.index, "error_channel") in spec.locations else ("interface", "error_channel")
+    if target is None:
+        yield _problem("LINT-dangling-reference", f"{fn.name}: the error {what} function "
+                       f"{ref!r} is not declared", fn.location, where, _suggest(ref, names))
+        return
+    handles = [p for p in target.params if p.handle]
+    if fn.channel.scope == "handle" and (len(handles) != 1 or len(target.params) != 1):
+        yield _problem("LINT-error-param-shape", f"{ref} yields per-handle error {what}s, so it "
+                       "takes exactly one handle", target.location, _fpath(spec, target, "params"),
+                       "give it one handle parameter, or use scope: thread")
+    if fn.channel.scope == "thread" and target.params:
+        yield _problem("LINT-error-param-shape", f"{ref} yields per-thread error {what}s, so it "
+                       "takes no argument", target.location, _fpath(spec, target, "params"),
+                       "remove its parameters, or use scope: handle")
+    if what == "detail" and not target.returns.ctype.is_string:
+        yield _problem("LINT-error-param-shape", f"{ref} yields the error detail, so it returns "
+                       f"`const char*`, not {target.returns.ctype.c}", target.location,
+                       _fpath(spec, target, "returns", "type"), "return `const char*`")
+    if fn.channel.scope == "handle" and fn.channel.detail_handle is not None and \
+            spec.detail_hops(fn) is None and fn.created_out is None:
+        yield _problem("LINT-error-param-shape", f"{fn.name}: its error {what} comes from a "
+                       f"{fn.channel.detail_handle}, which it neither receives nor creates, nor "
+                       "descends from", fn.location, _fpath(spec, fn),
+                       "give the function that handle (or a child of it) as first parameter")
 
 
 @lint
@@ -277,19 +390,20 @@ def parameters(spec: Spec) -> Iterator[Problem]:
                 yield _problem("LINT-nullable-scalar", f"{fn.name}.{p.name} is nullable but not "
                                "a pointer", p.location, _ppath(spec, fn, p, "nullable"),
                                "remove `nullable`")
-            if p.ctype.pointer and p.ctype.base not in {h.name for h in spec.handles} and \
-                    p.ctype.base not in ("char", "int", "uint64_t", "uint32_t", "int64_t",
-                                         "size_t", "float", "double", "bool", "void"):
+            if not _known_type(spec, p.ctype):
                 yield _problem("LINT-unknown-type", f"{fn.name}.{p.name}: unknown type "
                                f"{p.ctype.c}", p.location, _ppath(spec, fn, p, "type"),
-                               "use a scalar pointer or a declared handle type")
+                               "use a C scalar type, a declared handle, or declare the type "
+                               "under `types:`")
             if p.len is not None:
                 target = by_name.get(p.len)
                 if target is None:
                     yield _problem("LINT-len-unknown", f"{fn.name}.{p.name}: len names unknown "
                                    f"parameter {p.len!r}", p.location, _ppath(spec, fn, p, "len"),
                                    _suggest(p.len, by_name))
-                elif not target.ctype.is_integer:
+                elif not (target.ctype.is_integer or (target.ctype.depth == 1 and
+                                                      target.direction == "inout" and
+                                                      target.ctype.pointee.is_integer)):
                     yield _problem("LINT-len-not-integer", f"{fn.name}.{p.name}: len parameter "
                                    f"{p.len} has type {target.ctype.c}", p.location,
                                    _ppath(spec, fn, p, "len"), "a length must be an integer")
@@ -298,6 +412,78 @@ def parameters(spec: Spec) -> Iterator[Problem]:
                 yield _problem("LINT-string-rule-type", f"{fn.name}.{p.name}: string rules on "
                                f"non-string type {p.ctype.c}", p.location,
                                _ppath(spec, fn, p, "string"), "use `const char*`")
+
+
+def _known_type(spec: Spec, ctype: CType) -> bool:
+    return ctype.is_scalar_base or ctype.base in {h.name for h in spec.handles} or \
+        spec.type_decl(ctype.base) is not None
+
+
+@lint
+def types_and_targets(spec: Spec) -> Iterator[Problem]:
+    """Declared types are well formed, and every feature the spec uses can be rendered by the
+    targets it asks for (Python bindings: no free callbacks, no structs by value)."""
+    seen: set[str] = set()
+    for i, t in enumerate(spec.types):
+        path = ("types", i)
+        if t.name in seen or t.name in {h.name for h in spec.handles}:
+            yield _problem("LINT-duplicate-name", f"type {t.name!r} is declared twice",
+                           t.location, (*path, "name"), "remove one declaration")
+        seen.add(t.name)
+        needs = {"enum": "values", "struct": "fields", "callback": "returns"}[t.kind]
+        if not getattr(t, needs):
+            yield _problem("LINT-type-shape", f"type {t.name} of kind {t.kind} needs `{needs}:`",
+                           t.location, path, f"add {needs}, or change the kind")
+        for other in ("values", "fields", "returns", "params"):
+            if other != needs and getattr(t, other) and not (t.kind == "callback" and
+                                                             other == "params"):
+                yield _problem("LINT-type-shape", f"type {t.name} of kind {t.kind} cannot have "
+                               f"`{other}:`", t.location, (*path, other), f"remove {other}")
+        for ctype in [*(f.ctype for f in t.fields), *t.params,
+                      *([t.returns] if t.returns else [])]:
+            if not _known_type(spec, ctype):
+                yield _problem("LINT-unknown-type", f"type {t.name}: unknown type {ctype.c}",
+                               t.location, path, "declare it under `types:`")
+        values = [v.value for v in t.values]
+        if len(set(values)) != len(values):
+            yield _problem("LINT-duplicate-name", f"enum {t.name} repeats a value", t.location,
+                           (*path, "values"), "list each value once")
+    codes = spec.errors.codes
+    with_http = [c for c in codes if c.http_status is not None or c.retriable is not None]
+    if with_http and len(with_http) != len(codes) or \
+            any((c.http_status is None) != (c.retriable is None) for c in codes):
+        first = next(c for c in codes if c.http_status is None or c.retriable is None)
+        yield _problem("LINT-http-partial", f"error {first.key} lacks http_status or retriable, "
+                       "but other codes have them", first.location,
+                       ("errors", "codes", codes.index(first)),
+                       "the HTTP extension is all or nothing: give every code both fields")
+    yield from _python_target(spec)
+
+
+def _python_target(spec: Spec) -> Iterator[Problem]:
+    if spec.targets is None or spec.targets.python_package is None:
+        return
+    for fn in spec.functions:
+        for p in fn.params:
+            if p.binding != "unsupported":
+                continue
+            decl = spec.type_decl(p.ctype.base)
+            what = ("a callback" if decl is not None and decl.kind == "callback" else
+                    "a struct by value" if decl is not None and decl.kind == "struct" else
+                    f"a {p.direction} parameter of type {p.ctype.c}")
+            yield _problem("LINT-target-unsupported", f"{fn.name}.{p.name}: the Python bindings "
+                           f"cannot pass {what} yet", p.location, _ppath(spec, fn, p, "type"),
+                           "give it `fixed: CONSTANT` (a named constant of its type), or turn "
+                           "the Python target off (targets.python.enabled: false)")
+        for p in fn.params:
+            if p.fixed is None:
+                continue
+            decl = spec.type_decl(p.ctype.base)
+            if decl is None or p.fixed not in {k.name for k in decl.constants}:
+                yield _problem("LINT-dangling-reference", f"{fn.name}.{p.name}: fixed names "
+                               f"{p.fixed!r}, which is not a constant of {p.ctype.base}",
+                               p.location, _ppath(spec, fn, p, "fixed"),
+                               f"declare it under the `constants:` of type {p.ctype.base}")
 
 
 def _range_fits(spec: Spec, fn: Function, p: Param) -> Iterator[Problem]:
@@ -346,10 +532,11 @@ def returns(spec: Spec) -> Iterator[Problem]:
     for fn in spec.functions:
         r = fn.returns
         path = _fpath(spec, fn, "returns")
-        if r.ctype.is_bool and fn.fallible and not r.false_means:
+        if r.ctype.is_bool and fn.channel.kind == "out_param" and not r.false_means:
             yield _problem("LINT-bool-ambiguous", f"{fn.name} returns bool but does not say what "
                            "false with code 0 means", fn.location, path, "add `false_means:`")
-        if fn.fallible and not r.ctype.is_void and r.on_error is None:
+        if fn.fallible and not r.ctype.is_void and r.on_error is None and \
+                fn.channel.kind not in ("status", "sentinel"):
             yield _problem("LINT-on-error-missing", f"{fn.name} can fail but does not say what it "
                            "returns on error", fn.location, path, "add `on_error:` (NULL, false, 0)")
         if r.on_error is not None:
@@ -471,7 +658,9 @@ _KNOWN_RULES = (
     "LINT-len-unknown", "LINT-len-not-integer", "LINT-string-rule-type", "LINT-range-type",
     "LINT-range-empty", "LINT-bool-ambiguous", "LINT-on-error-missing", "LINT-on-error-type",
     "LINT-ownership-missing", "LINT-thread-safety-reference", "LINT-thread-safety-asymmetric",
-    "LINT-since-after-version", "LINT-prefix",
+    "LINT-since-after-version", "LINT-prefix", "LINT-precondition-code",
+    "LINT-violation-missing", "LINT-role-missing", "LINT-type-shape", "LINT-http-partial",
+    "LINT-target-unsupported",
 )
 
 

@@ -10,37 +10,125 @@ from typing import Any
 
 from generator.problems import Location
 
+
+def _bits(signed: bool, bits: int) -> tuple[int, int]:
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+
+
+# The integer types of the spec language with their limits on the ABIs the toolkit targets
+# (LP64: long is 64 bits). Multi-word spellings are canonicalised by CType.parse.
 _C_INT_LIMITS: dict[str, tuple[int, int]] = {
-    "int": (-(2**31), 2**31 - 1),
-    "int32_t": (-(2**31), 2**31 - 1),
-    "int64_t": (-(2**63), 2**63 - 1),
-    "uint32_t": (0, 2**32 - 1),
-    "uint64_t": (0, 2**64 - 1),
-    "size_t": (0, 2**64 - 1),
+    "int": _bits(True, 32), "signed int": _bits(True, 32), "unsigned int": _bits(False, 32),
+    "short": _bits(True, 16), "unsigned short": _bits(False, 16),
+    "long": _bits(True, 64), "unsigned long": _bits(False, 64),
+    "long long": _bits(True, 64), "unsigned long long": _bits(False, 64),
+    "signed char": _bits(True, 8), "unsigned char": _bits(False, 8),
+    **{f"int{n}_t": _bits(True, n) for n in (8, 16, 32, 64)},
+    **{f"uint{n}_t": _bits(False, n) for n in (8, 16, 32, 64)},
+    "intptr_t": _bits(True, 64), "uintptr_t": _bits(False, 64),
+    "size_t": _bits(False, 64), "ptrdiff_t": _bits(True, 64), "ssize_t": _bits(True, 64),
 }
-FLOAT_TYPES = frozenset({"float", "double"})
+FLOAT_TYPES = frozenset({"float", "double", "long double"})
 SCALAR_TYPES = frozenset({*_C_INT_LIMITS, *FLOAT_TYPES, "bool", "char", "void"})
-_CTYPE_RE = re.compile(r"^(const )?([A-Za-z_][A-Za-z0-9_]*)( ?\*)?$")
+# Which standard header declares a type the spec uses; the header's includes derive from it.
+STANDARD_HEADERS: dict[str, str] = {
+    "bool": "stdbool.h", "size_t": "stddef.h", "ptrdiff_t": "stddef.h",
+    "intptr_t": "stdint.h", "uintptr_t": "stdint.h", "ssize_t": "sys/types.h",
+    **{f"{u}int{n}_t": "stdint.h" for u in ("", "u") for n in (8, 16, 32, 64)},
+}
+_TYPE_WORDS = frozenset({"unsigned", "signed", "long", "short", "int", "char", "double"})
+_TOKEN_RE = re.compile(r"\*|[A-Za-z_][A-Za-z0-9_]*|\S")
+
+
+def _canonical_base(words: list[str]) -> str:
+    """`long unsigned int long` -> `unsigned long long`; `unsigned` -> `unsigned int`."""
+    if len(words) == 1 and words[0] not in ("unsigned", "signed", "long", "short"):
+        return words[0]
+    if any(w not in _TYPE_WORDS for w in words):
+        raise ValueError(f"{' '.join(words)!r} mixes a type name with other words")
+    sign = "unsigned " if "unsigned" in words else ("signed " if "signed" in words and "char" in words else "")
+    longs = words.count("long")
+    if "char" in words:
+        return f"{sign}char" if sign else "char"
+    if "double" in words:
+        return "long double" if longs else "double"
+    if "short" in words:
+        return f"{sign}short"
+    if longs:
+        return f"{sign}{'long ' * longs}".strip()
+    return f"{sign}int"
 
 
 @dataclass(frozen=True)
 class CType:
-    """A C type as the spec language allows: an optional const, a base name, one pointer."""
+    """A C type as real ABIs spell them: a base type (one or more words: `unsigned long
+    long`, `uint64_t`, a handle, a spec-declared type), `const` on the base, and any number of
+    pointer levels, each of which may itself be `const` (`const char* const*`). Function
+    pointer types are named through `types:` entries of kind `callback`."""
 
     base: str
     const: bool = False
     pointer: bool = False
+    levels: tuple[bool, ...] = ()  # one entry per `*`, True where that pointer is const
 
     @classmethod
     def parse(cls, text: str) -> CType:
-        m = _CTYPE_RE.match(text.strip())
-        if not m:
-            raise ValueError(f"not a C type of the spec language: {text!r}")
-        return cls(base=m.group(2), const=bool(m.group(1)), pointer=bool(m.group(3)))
+        tokens = _TOKEN_RE.findall(text.strip())
+        const = False
+        words: list[str] = []
+        i = 0
+        while i < len(tokens) and tokens[i] != "*":
+            tok = tokens[i]
+            if tok == "const":
+                if const:
+                    raise ValueError(f"not a C type of the spec language: {text!r} (const twice)")
+                const = True
+            elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tok) and tok not in ("volatile", "struct"):
+                words.append(tok)
+            else:
+                raise ValueError(f"not a C type of the spec language: {text!r} "
+                                 f"(unexpected {tok!r}; name function pointer types in `types:`)")
+            i += 1
+        levels: list[bool] = []
+        for tok in tokens[i:]:
+            if tok == "*":
+                levels.append(False)
+            elif tok == "const" and levels and not levels[-1]:
+                levels[-1] = True
+            else:
+                raise ValueError(f"not a C type of the spec language: {text!r} (unexpected "
+                                 f"{tok!r} after a pointer)")
+        if not words:
+            raise ValueError(f"not a C type of the spec language: {text!r} (no base type)")
+        try:
+            base = _canonical_base(words)
+        except ValueError as exc:
+            raise ValueError(f"not a C type of the spec language: {text!r} ({exc})") from None
+        return cls(base=base, const=const, pointer=bool(levels), levels=tuple(levels))
+
+    def __post_init__(self) -> None:
+        # CType(base, const, pointer=True) built by hand means one plain pointer level.
+        if self.pointer and not self.levels:
+            object.__setattr__(self, "levels", (False,))
+
+    @property
+    def depth(self) -> int:
+        """Number of pointer levels: 0 for `int`, 1 for `sqlite3*`, 2 for `sqlite3**`."""
+        return len(self.levels)
 
     @property
     def c(self) -> str:
-        return f"{'const ' if self.const else ''}{self.base}{'*' if self.pointer else ''}"
+        stars = "".join("* const" if c else "*" for c in self.levels)
+        text = f"{'const ' if self.const else ''}{self.base}{stars}"
+        return text
+
+    @property
+    def pointee(self) -> CType:
+        """The type one pointer level down (`sqlite3**` -> `sqlite3*`)."""
+        if not self.levels:
+            raise ValueError(f"{self.c} is not a pointer")
+        levels = self.levels[:-1]
+        return CType(self.base, self.const, bool(levels), levels)
 
     def decl(self, name: str) -> str:
         """`int* error_code`, `const char* prompt`, `float temperature`."""
@@ -51,12 +139,17 @@ class CType:
         return self.base == "void" and not self.pointer
 
     @property
+    def is_void_pointer(self) -> bool:
+        return self.base == "void" and self.depth == 1
+
+    @property
     def is_string(self) -> bool:
-        return self.base == "char" and self.pointer and self.const
+        """NUL-terminated text read by the callee (`const char*`, `const unsigned char*`)."""
+        return self.base in ("char", "unsigned char") and self.depth == 1 and self.const
 
     @property
     def is_char_buffer(self) -> bool:
-        return self.base == "char" and self.pointer and not self.const
+        return self.base == "char" and self.depth == 1 and not self.const
 
     @property
     def is_integer(self) -> bool:
@@ -71,8 +164,17 @@ class CType:
         return not self.pointer and self.base == "bool"
 
     @property
+    def is_scalar_base(self) -> bool:
+        return self.base in SCALAR_TYPES
+
+    @property
     def int_limits(self) -> tuple[int, int] | None:
         return _C_INT_LIMITS.get(self.base) if not self.pointer else None
+
+    @property
+    def standard_header(self) -> str | None:
+        """The standard header that declares the base type, if any (`stdint.h`)."""
+        return STANDARD_HEADERS.get(self.base)
 
     @property
     def python_type(self) -> str:
@@ -85,6 +187,8 @@ class CType:
             return "bool"
         if self.is_float:
             return "float"
+        if self.is_void_pointer:
+            return "bytes"
         return "int"
 
 
@@ -94,16 +198,22 @@ class ErrorCode:
     value: int
     key: str
     message: str
-    http_status: int
-    retriable: bool
+    http_status: int | None  # the optional HTTP extension of the error table
+    retriable: bool | None
     doc: str
     since: str | None
     python_bases: tuple[str, ...]
     location: Location
+    result: bool = False  # a non-error result code (`SQLITE_ROW`), declared `success: true`
 
     @property
     def is_success(self) -> bool:
         return self.value == 0
+
+    @property
+    def is_result(self) -> bool:
+        """The code reports success (0) or a non-error result: no exception is raised for it."""
+        return self.is_success or self.result
 
     @property
     def python_exception(self) -> str:
@@ -113,11 +223,33 @@ class ErrorCode:
 
 @dataclass(frozen=True)
 class ErrorTable:
-    enum: str
+    enum: str | None  # None: the codes are plain integers (macros of the library's header)
     extensible: bool
     doc: str
     codes: tuple[ErrorCode, ...]
     unrecognized_message: str
+    header: str | None = None  # the codes exist in this header of the library: not re-emitted
+    unknown: str | None = None  # key an unrecognised value reads as (None: no such row)
+    violation: str | None = None  # key a broken checked rule reports by default
+    location: Location | None = None
+
+    @property
+    def emitted(self) -> bool:
+        """True when the generated header defines the codes (the enum or macros)."""
+        return self.header is None
+
+    @property
+    def has_http(self) -> bool:
+        """The optional HTTP extension: every code states `http_status` and `retriable`."""
+        return bool(self.codes) and all(c.http_status is not None for c in self.codes)
+
+    @property
+    def results(self) -> tuple[ErrorCode, ...]:
+        return tuple(c for c in self.codes if c.is_result)
+
+    @property
+    def failures(self) -> tuple[ErrorCode, ...]:
+        return tuple(c for c in self.codes if not c.is_result)
 
     def by_key(self, key: str) -> ErrorCode:
         for code in self.codes:
@@ -143,6 +275,101 @@ class Handle:
     destroyed_by: str
     thread_safety: str
     location: Location
+    struct_tag: str = ""  # `struct TAG` behind the typedef; defaults to the name
+    header: str | None = None  # declared by this header of the library: referenced, not re-emitted
+
+    @property
+    def tag(self) -> str:
+        return self.struct_tag or self.name
+
+    @property
+    def emitted(self) -> bool:
+        return self.header is None
+
+
+@dataclass(frozen=True)
+class TypeField:
+    name: str
+    ctype: CType
+    doc: str
+
+
+@dataclass(frozen=True)
+class TypeDecl:
+    """A type declared in the spec's `types:`: an enum, a plain struct, or a callback (a
+    function-pointer typedef). With `header`, it exists in the library's own header and is
+    referenced, not re-emitted."""
+
+    name: str
+    kind: str  # "enum" | "struct" | "callback"
+    doc: str
+    location: Location
+    header: str | None = None
+    values: tuple[AllowedValue, ...] = ()  # enum
+    fields: tuple[TypeField, ...] = ()  # struct
+    returns: CType | None = None  # callback
+    params: tuple[CType, ...] = ()  # callback
+    constants: tuple[AllowedValue, ...] = ()  # named special values (SQLITE_TRANSIENT)
+    struct_tag: str = ""
+
+    @property
+    def emitted(self) -> bool:
+        return self.header is None
+
+    @property
+    def c_declaration(self) -> str:
+        """The C declaration the header emits (without its doc comment)."""
+        if self.kind == "callback":
+            assert self.returns is not None
+            params = ", ".join(p.c for p in self.params) or "void"
+            return f"typedef {self.returns.c} (*{self.name})({params});"
+        tag = self.struct_tag or self.name
+        if self.kind == "struct":
+            body = "".join(f"    {f.ctype.decl(f.name)};\n" for f in self.fields)
+            return f"typedef struct {tag} {{\n{body}}} {self.name};"
+        body = ",\n".join(f"    {v.name} = {v.value}" for v in self.values)
+        return f"typedef enum {tag} {{\n{body}\n}} {self.name};"
+
+
+@dataclass(frozen=True)
+class ErrorChannel:
+    """How a function reports failure, resolved from the interface default and the
+    function's own `error_channel:`.
+
+    * `out_param`: an `int*` parameter receives the code (0 = success).
+    * `status`: the return value is the code; `success` lists the keys that are not errors
+      (`OK`, or `ROW` and `DONE` for a step function).
+    * `sentinel`: a special return value (`NULL`, `-1`, `0`) marks failure; `code_from`
+      (if any) yields the code, `detail_from` the text.
+    * `none`: the function cannot fail.
+
+    `detail_from` names the function that yields the detail text; `scope` says whether it is
+    per thread (no argument) or per handle (`detail_handle`: the handle it takes)."""
+
+    kind: str
+    param: str | None = None
+    success: tuple[str, ...] = ()
+    success_values: tuple[int, ...] = ()  # `success` resolved to codes
+    sentinel: str | None = None
+    code_from: str | None = None
+    detail_from: str | None = None
+    scope: str = "thread"
+    detail_handle: str | None = None
+
+    @property
+    def is_out_param(self) -> bool:
+        return self.kind == "out_param"
+
+    @property
+    def is_status(self) -> bool:
+        return self.kind == "status"
+
+    @property
+    def is_sentinel(self) -> bool:
+        return self.kind == "sentinel"
+
+
+NO_CHANNEL = ErrorChannel("none")
 
 
 @dataclass(frozen=True)
@@ -183,14 +410,38 @@ class Param:
     location: Location
     range: Range | None = None
     allowed: tuple[AllowedValue, ...] = ()
-    on_violation: str = "INVALID_PARAMETER"
+    on_violation: str = ""  # error key a broken checked rule reports ("" none declared)
     len: str | None = None
     utf8: bool = False
     min_bytes: int | None = None
     written: str | None = None
-    handle: str | None = None  # the handle type when ctype is `Handle*`
+    handle: str | None = None  # the handle type when ctype is `Handle*` (or `Handle**`)
     is_error_out: bool = False
     index: int = 0  # position in the function's parameter list
+    checked: bool = True  # False: its rules are preconditions (undefined behaviour if broken)
+    on_failure: str | None = None  # out-handles: "valid" (must still be destroyed) or "null"
+    null_means: str | None = None  # out-handles: what NULL written on success means
+    capacity: int | None = None  # out-buffers: the capacity the bindings allocate
+    fixed: str | None = None  # the named constant the bindings always pass
+    binding: str = ""  # how the Python bindings treat it (see Spec.binding_kind)
+    len_of: str | None = None  # this integer is the length of that buffer parameter
+    len_inout: bool = False  # `len` names an in/out length (capacity in, length out)
+    violation_declared: bool = False  # on_violation is the parameter's own, not the default
+
+    @property
+    def precondition(self) -> bool:
+        """Its rules are preconditions: documented and linted, never exercised."""
+        return not self.checked and self.has_rules
+
+    @property
+    def has_rules(self) -> bool:
+        return bool(self.range or self.allowed or self.utf8 or self.min_bytes or
+                    (self.is_pointer and not self.nullable))
+
+    @property
+    def is_out_handle(self) -> bool:
+        """`sqlite3** ppDb`: the function writes a new handle through it."""
+        return self.handle is not None and self.ctype.depth == 2 and self.direction == "out"
 
     @property
     def is_pointer(self) -> bool:
@@ -205,14 +456,14 @@ class Param:
         suffix = "ULL" if self.ctype.base in ("uint64_t", "size_t") else ""
         return f"{int(value)}{suffix}"
 
-    def impl_type(self, destroyer: bool = False) -> str:
+    def impl_type(self, destroyer: bool = False, namespace: str = "") -> str:
         """How the native implementation receives this parameter: handles arrive resolved,
         by reference (a destroyer is only called for a live handle), or by pointer if NULL
-        is allowed."""
+        is allowed. `namespace` is the C++ namespace of the native core (targets)."""
         if self.handle is None:
             return self.ctype.c
         ref = "*" if self.nullable and not destroyer else "&"
-        return f"::worker::core::object_t<{self.handle}>{ref}"
+        return f"::{namespace}::core::object_t<{self.handle}>{ref}"
 
     @property
     def constraint_text(self) -> str:
@@ -230,8 +481,10 @@ class Param:
             parts.append(f"at least {self.min_bytes} byte(s)")
         if self.len:
             parts.append(f"capacity given by {self.len}")
-        if (self.range or self.allowed) and self.on_violation != "INVALID_PARAMETER":
+        if (self.range or self.allowed) and self.violation_declared and self.checked:
             parts.append(f"else {self.on_violation}")
+        if self.precondition:
+            parts.append("precondition: breaking it is undefined behaviour")
         return "; ".join(parts)
 
 
@@ -245,6 +498,7 @@ class Returns:
     doc: str
     handle: str | None
     values: tuple[AllowedValue, ...] = ()  # the closed set of integer results on success
+    null_means: str | None = None  # pointer results: what NULL without an error means
 
 
 @dataclass(frozen=True)
@@ -291,6 +545,13 @@ class Function:
     creates: str | None = None   # handle type this function creates
     destroys: str | None = None  # handle type this function destroys
     index: int = 0               # position in the spec's function list
+    channel: ErrorChannel = NO_CHANNEL  # how it reports failure (resolved)
+    cpp_namespace: str = ""      # C++ namespace of the native core (targets), contract-first
+
+    @property
+    def created_out(self) -> Param | None:
+        """The `Handle**` out-parameter through which it creates its handle, if any."""
+        return next((p for p in self.params if p.is_out_handle and p.handle == self.creates), None)
 
     @property
     def error_param(self) -> Param | None:
@@ -333,7 +594,7 @@ class Function:
     @property
     def impl_decl(self) -> str:
         """The C++ declaration the native core implements for this function."""
-        params = ", ".join(f"{p.impl_type(self.destroys is not None)} {p.name}"
+        params = ", ".join(f"{p.impl_type(self.destroys is not None, self.cpp_namespace)} {p.name}"
                            for p in self.impl_params)
         return f"{self.returns.ctype.c} {self.name}({params})"
 
@@ -402,6 +663,39 @@ class Header:
     guard: str
     api_macro: str
     includes: tuple[str, ...]
+    derived_includes: tuple[str, ...] = ()  # every include the header needs, in order
+    macro_prefix: str = ""  # prefix of the header's own macros (VERSION_*, DEPRECATED)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where the generated artefacts go and what they are called. Nothing generic names a
+    particular interface: every default derives from `interface.name`."""
+
+    mode: str  # "contract_first" | "existing_library"
+    python_package: str | None  # None: no Python bindings
+    python_dir: str
+    python_error_base: str
+    native_library: str  # what the bindings open: `worker_ffi`, `sqlite3`
+    native_soname: str | None  # the file ABI mode dlopen()s (`libsqlite3.so.0`)
+    cpp_namespace: str | None  # None: no generated C++ boundary
+    cpp_dir: str
+    lock_dir: str
+    lock_document: str
+    lock_baseline: str
+    lock_timeline: str
+    skeleton: str | None  # contract-first: where the implementation skeleton is written
+    header_path: str = ""  # interface.header.path
+    schema_copy: str = "spec/schema.json"  # the schema, copied next to the spec for editors
+
+    @property
+    def contract_first(self) -> bool:
+        return self.mode == "contract_first"
+
+    @property
+    def boundary(self) -> bool:
+        """A generated C++ boundary (exports and implementation declarations)."""
+        return self.contract_first and self.cpp_namespace is not None
 
 
 @dataclass(frozen=True)
@@ -412,9 +706,11 @@ class Interface:
     c_prefix: str
     doc: str
     header: Header
-    error_out_param: str
+    error_out_param: str | None
     consumers: tuple[Consumer, ...]
     principles: tuple[str, ...]
+    default_channel: ErrorChannel = NO_CHANNEL
+    checked: bool = True  # default kind of parameter rules: checked, or preconditions
 
     @property
     def version_tuple(self) -> tuple[int, int, int]:
@@ -440,6 +736,8 @@ class Spec:
     contract_hash: str = field(default="")
     # Where each node of the source sits (path -> location); not part of the contract.
     locations: Any = field(default=None, compare=False, repr=False)
+    types: tuple[TypeDecl, ...] = ()
+    targets: Targets | None = None
 
     # Lookups are indexed once per model (frozen dataclasses still allow cached_property,
     # which writes the instance dict directly), so renderers stay linear in the spec's size.
@@ -469,6 +767,53 @@ class Spec:
 
     def by_role(self, role: str) -> Function:
         return next(f for f in self.functions if f.role == role)
+
+    def role(self, role: str) -> Function | None:
+        """The function holding `role`, or None: every role is optional."""
+        return next((f for f in self.functions if f.role == role), None)
+
+    @cached_property
+    def _types_by_name(self) -> dict[str, TypeDecl]:
+        return {t.name: t for t in reversed(self.types)}
+
+    def type_decl(self, name: str) -> TypeDecl | None:
+        return self._types_by_name.get(name)
+
+    @property
+    def emitted_types(self) -> tuple[TypeDecl, ...]:
+        return tuple(t for t in self.types if t.emitted)
+
+    @property
+    def emitted_handles(self) -> tuple[Handle, ...]:
+        return tuple(h for h in self.handles if h.emitted)
+
+    @property
+    def macro_prefix(self) -> str:
+        """Prefix of the header's own macros (`WORKER_FFI_VERSION_MAJOR`)."""
+        return self.interface.header.macro_prefix or self.interface.name.upper()
+
+    def allowed_macro(self, param: Param, value: AllowedValue) -> str:
+        """`fault` value DEVICE_LOST -> `CUDA_FAULT_DEVICE_LOST`."""
+        return f"{self.interface.c_prefix.upper()}{param.name.upper()}_{value.name}"
+
+    def ancestors(self, handle: str) -> tuple[str, ...]:
+        """`handle`, its parent, the parent's parent, ... (stops at a cycle)."""
+        chain: list[str] = []
+        current: str | None = handle
+        while current is not None and current not in chain and current in self._handles_by_name:
+            chain.append(current)
+            current = self._handles_by_name[current].parent
+        return tuple(chain)
+
+    def detail_hops(self, fn: Function) -> int | None:
+        """For a per-handle detail channel: how many parents up from `fn`'s receiving handle
+        the detail handle is (0: the receiver itself); None when `fn` has no such receiver."""
+        target = fn.channel.detail_handle
+        receiver = self.python_receiver(fn)
+        if target is None or receiver is None:
+            return None
+        chain = self.ancestors(receiver)
+        return chain.index(target) if target in chain else None
 
     @property
     def requirement_index(self) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 from generator.loader import RawSpec
 from generator.model import (
+    NO_CHANNEL,
+    SCALAR_TYPES,
     AllowedValue,
     ChangelogEntry,
     Consumer,
     CType,
     Deprecation,
+    ErrorChannel,
     ErrorCode,
     ErrorTable,
     ExceptionEntry,
@@ -27,7 +31,10 @@ from generator.model import (
     Range,
     Returns,
     Spec,
+    Targets,
     ThreadSafety,
+    TypeDecl,
+    TypeField,
 )
 from generator.problems import Path
 
@@ -38,19 +45,33 @@ def normalise(raw: RawSpec) -> Spec:
     handle_names = {h.name for h in handles}
     creates = {h.created_by: h.name for h in handles}
     destroys = {h.destroyed_by: h.name for h in handles}
-    err_param = d["interface"]["error_out_param"]
+    iface = d["interface"]
+    err_param = _default_channel(iface).get("param") if _default_channel(iface).get(
+        "kind") == "out_param" else None
+    targets = _targets(d.get("targets", {}), iface)
+    checked = iface.get("rules", "checked") == "checked"
+    errors = _errors(raw, d["errors"])
+    types = tuple(_type_decl(raw, t, ("types", i)) for i, t in enumerate(d.get("types", [])))
     functions = tuple(
-        _function(raw, f, ("functions", i), handle_names, err_param, creates, destroys)
+        _function(raw, f, ("functions", i), handle_names, err_param, creates, destroys, checked,
+                  targets.cpp_namespace or "", d["errors"].get("violation", ""))
         for i, f in enumerate(d["functions"])
     )
+    roles = {f.role: f for f in functions if f.role}
+    by_name = {f.name: f for f in reversed(functions)}
+    functions = tuple(_with_bindings(_with_channel(f, iface, d["functions"][f.index], errors,
+                                                   roles, by_name), types)
+                      for f in functions)
     spec = Spec(
         source=raw.file,
         sha256=hashlib.sha256(raw.text.encode("utf-8")).hexdigest(),
-        interface=_interface(d["interface"]),
+        interface=_interface(iface, types, handles, errors, functions),
         groups=tuple(Group(g["name"], g["title"], g.get("doc", "")) for g in d["groups"]),
-        errors=_errors(raw, d["errors"]),
+        errors=errors,
         handles=handles,
         functions=functions,
+        types=types,
+        targets=targets,
         model_format=_freeze(d.get("model_format")),
         exceptions=tuple(
             ExceptionEntry(e["id"], tuple(e["applies_to"]), e["rule"], e["reason"],
@@ -75,40 +96,176 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _interface(d: dict[str, Any]) -> Interface:
+def _default_channel(iface: dict[str, Any]) -> dict[str, Any]:
+    """The interface's default error channel as spec data; `error_out_param: NAME` is
+    shorthand for an out-parameter channel."""
+    if "error_channel" in iface:
+        return dict(iface["error_channel"])
+    if "error_out_param" in iface:
+        return {"kind": "out_param", "param": iface["error_out_param"]}
+    return {"kind": "none"}
+
+
+def _interface(d: dict[str, Any], types: tuple[TypeDecl, ...], handles: tuple[Handle, ...],
+               errors: ErrorTable, functions: tuple[Function, ...]) -> Interface:
     h = d["header"]
+    channel = _default_channel(d)
     return Interface(
         name=d["name"], title=d.get("title", d["name"]), version=d["version"],
         c_prefix=d["c_prefix"], doc=d["doc"],
-        header=Header(h["path"], h["guard"], h["api_macro"], tuple(h.get("includes", []))),
-        error_out_param=d["error_out_param"],
+        header=Header(h["path"], h["guard"], h["api_macro"], tuple(h.get("includes", [])),
+                      _derived_includes(h, types, handles, errors, functions),
+                      h.get("macro_prefix", d["name"].upper())),
+        error_out_param=channel.get("param") if channel.get("kind") == "out_param" else None,
         consumers=tuple(Consumer(c["team"], c.get("contact", ""), c["uses"])
                         for c in d.get("consumers", [])),
         principles=tuple(d.get("principles", [])),
+        default_channel=ErrorChannel(channel.get("kind", "none"), param=channel.get("param")),
+        checked=d.get("rules", "checked") == "checked",
     )
+
+
+def _derived_includes(h: dict[str, Any], types: tuple[TypeDecl, ...],
+                      handles: tuple[Handle, ...], errors: ErrorTable,
+                      functions: tuple[Function, ...]) -> tuple[str, ...]:
+    """Standard headers the types need plus the explicit ones, sorted; then the library's own
+    headers that declare referenced types, in order of first use."""
+    ctypes = [p.ctype for f in functions for p in f.params] + [f.returns.ctype for f in functions]
+    for t in types:
+        ctypes += [fl.ctype for fl in t.fields] + list(t.params)
+        ctypes += [t.returns] if t.returns is not None else []
+    standard = {c.standard_header for c in ctypes if c.standard_header} | set(h.get("includes", []))
+    library: list[str] = []
+    for header in [errors.header, *(x.header for x in handles), *(t.header for t in types)]:
+        if header and header not in library and header not in standard:
+            library.append(header)
+    return (*sorted(standard), *library)
+
+
+def _targets(d: dict[str, Any], iface: dict[str, Any]) -> Targets:
+    name = iface["name"]
+    py, native, cpp, lock = (d.get(k, {}) for k in ("python", "native", "cpp", "lock"))
+    mode = d.get("mode", "contract_first")
+    package = py.get("package", name)
+    lock_dir = lock.get("dir", "coordination")
+    return Targets(
+        mode=mode,
+        python_package=package if py.get("enabled", True) else None,
+        python_dir=py.get("dir", package.replace(".", "/")),
+        python_error_base=py.get("error_base", _camel(name) + "Error"),
+        native_library=native.get("library", name),
+        native_soname=native.get("soname"),
+        cpp_namespace=cpp.get("namespace", name) if mode == "contract_first" else None,
+        cpp_dir=cpp.get("dir", "native/src/generated"),
+        lock_dir=lock_dir,
+        lock_document=lock.get("document", f"{lock_dir}/FFI_INTERFACE_LOCKED.md"),
+        lock_baseline=lock.get("baseline", f"{lock_dir}/ffi.lock.json"),
+        lock_timeline=lock.get("timeline", f"{lock_dir}/master-timeline.md"),
+        skeleton=cpp.get("skeleton"),
+        header_path=iface["header"]["path"],
+        schema_copy=d.get("schema", "spec/schema.json"),
+    )
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_"))
 
 
 def _errors(raw: RawSpec, d: dict[str, Any]) -> ErrorTable:
     codes = tuple(
         ErrorCode(
             name=c["name"], value=c["value"], key=c["key"], message=c["message"],
-            http_status=c["http_status"], retriable=c["retriable"], doc=c.get("doc", ""),
+            http_status=c.get("http_status"), retriable=c.get("retriable"), doc=c.get("doc", ""),
             since=c.get("since"), python_bases=tuple(c.get("python_bases", [])),
-            location=raw.where(("errors", "codes", i)),
+            location=raw.where(("errors", "codes", i)), result=bool(c.get("success", False)),
         )
         for i, c in enumerate(d["codes"])
     )
-    return ErrorTable(d["enum"], bool(d.get("extensible", False)), d.get("doc", ""), codes,
-                      d["unrecognized_message"])
+    keys = {c.key for c in codes}
+    return ErrorTable(d.get("enum"), bool(d.get("extensible", False)), d.get("doc", ""), codes,
+                      d.get("unrecognized_message", "Unrecognized error code"),
+                      header=d.get("header"),
+                      unknown=d.get("unknown", "UNKNOWN" if "UNKNOWN" in keys else None),
+                      violation=d.get("violation"),
+                      location=raw.where(("errors",)))
 
 
 def _handle(raw: RawSpec, d: dict[str, Any], path: Path) -> Handle:
     return Handle(d["name"], d["doc"], d.get("parent"), d["created_by"], d["destroyed_by"],
-                  d["thread_safety"], raw.where(path))
+                  d["thread_safety"], raw.where(path), d.get("struct_tag", ""), d.get("header"))
 
 
-def _param(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], err_param: str) -> Param:
-    ctype = CType.parse(d["type"])
+def _type_decl(raw: RawSpec, d: dict[str, Any], path: Path) -> TypeDecl:
+    return TypeDecl(
+        name=d["name"], kind=d["kind"], doc=d["doc"], location=raw.where(path),
+        header=d.get("header"),
+        values=tuple(AllowedValue(v["value"], v["name"], v.get("doc", "")) for v in d.get("values", [])),
+        fields=tuple(TypeField(f["name"], _ctype(raw, f["type"], (*path, "fields", i, "type")),
+                               f["doc"]) for i, f in enumerate(d.get("fields", []))),
+        returns=_ctype(raw, d["returns"], (*path, "returns")) if "returns" in d else None,
+        params=tuple(_ctype(raw, t, (*path, "params", i)) for i, t in enumerate(d.get("params", []))),
+        constants=tuple(AllowedValue(v["value"], v["name"], v.get("doc", ""))
+                        for v in d.get("constants", [])),
+        struct_tag=d.get("struct_tag", ""),
+    )
+
+
+_INTEGER_BASES = frozenset(k for k in SCALAR_TYPES if CType(k).is_integer)
+
+
+class TypeSyntaxError(ValueError):
+    """A C type the parser refuses, with where it is written."""
+
+    def __init__(self, message: str, location: Any, path: Path) -> None:
+        super().__init__(message)
+        self.location = location
+        self.path = path
+
+
+def _ctype(raw: RawSpec, text: str, path: Path) -> CType:
+    try:
+        return CType.parse(text)
+    except ValueError as exc:
+        raise TypeSyntaxError(str(exc), raw.where(path), path) from None
+
+
+def _with_channel(fn: Function, iface: dict[str, Any], d: dict[str, Any], errors: ErrorTable,
+                  roles: dict[str, Function], by_name: dict[str, Function]) -> Function:
+    """Resolve the function's error channel: its own `error_channel:` over the interface's;
+    a function that declares no error and no channel of its own cannot fail."""
+    base = _default_channel(iface)
+    own = d.get("error_channel")
+    if own is None and not fn.errors and fn.error_param is None:
+        return fn
+    merged = {**base, **(own or {})}
+    kind = merged.get("kind", "none")
+    if kind == "out_param" and fn.error_param is None:
+        # The worker's getters keep signatures without the out-parameter: their error value
+        # is a sentinel told apart from a result by the per-thread detail.
+        kind = "sentinel" if fn.errors else "none"
+    detail = merged.get("detail")
+    detail_from = detail["function"] if detail else (
+        roles["last_error_detail"].name if "last_error_detail" in roles else None)
+    scope = detail.get("scope", "thread") if detail else "thread"
+    detail_handle = None
+    if scope == "handle" and detail_from in by_name:
+        detail_handle = next((p.handle for p in by_name[detail_from].params if p.handle), None)
+    success = tuple(merged.get("success", ())) if kind == "status" else ()
+    if kind == "status" and not success:
+        success = tuple(c.key for c in errors.codes if c.is_success)
+    by_key = {c.key: c.value for c in errors.codes}
+    channel = ErrorChannel(
+        kind=kind, param=merged.get("param") if kind == "out_param" else None,
+        success=success, success_values=tuple(by_key[k] for k in success if k in by_key),
+        sentinel=(merged.get("sentinel") or fn.returns.on_error) if kind == "sentinel" else None,
+        code_from=merged.get("code"), detail_from=detail_from if kind != "none" else None,
+        scope=scope, detail_handle=detail_handle)
+    return replace(fn, channel=channel) if kind != "none" else replace(fn, channel=NO_CHANNEL)
+
+
+def _param(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], err_param: str | None,
+           checked: bool = True, violation: str = "") -> Param:
+    ctype = _ctype(raw, d["type"], (*path, "type"))
     handle = ctype.base if ctype.pointer and ctype.base in handles else None
     rng = d.get("range")
     string = d.get("string", {})
@@ -118,30 +275,38 @@ def _param(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], err_p
         doc=d["doc"], location=raw.where(path),
         range=Range(rng.get("min"), rng.get("max"), bool(rng.get("finite", False))) if rng else None,
         allowed=tuple(AllowedValue(a["value"], a["name"], a["doc"]) for a in d.get("allowed", [])),
-        on_violation=d.get("on_violation", "INVALID_PARAMETER"),
+        on_violation=d.get("on_violation", violation),
+        violation_declared="on_violation" in d,
         len=d.get("len"), utf8=bool(string.get("utf8", False)), min_bytes=string.get("min_bytes"),
         written=d.get("written"), handle=handle,
         is_error_out=d["name"] == err_param and d["direction"] == "out",
         index=path[-1] if isinstance(path[-1], int) else 0,
+        checked=d.get("rule", "checked" if checked else "precondition") == "checked",
+        on_failure=d.get("on_failure"), null_means=d.get("null_means"),
+        capacity=d.get("capacity"), fixed=d.get("fixed"),
     )
 
 
-def _function(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], err_param: str,
-              creates: dict[str, str], destroys: dict[str, str]) -> Function:
+def _function(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str],
+              err_param: str | None, creates: dict[str, str], destroys: dict[str, str],
+              checked: bool = True, namespace: str = "", violation: str = "") -> Function:
     r = d["returns"]
-    rtype = CType.parse(r["type"])
+    rtype = _ctype(raw, r["type"], (*path, "returns", "type"))
     ts = d["thread_safety"]
     dep = d.get("deprecated")
     return Function(
         name=d["name"], group=d["group"], since=d["since"], doc=d["doc"],
         details=d.get("details", ""),
-        params=tuple(_param(raw, p, (*path, "params", i), handles, err_param)
-                     for i, p in enumerate(d["params"])),
+        params=_link_lengths(tuple(_param(raw, p, (*path, "params", i), handles, err_param, checked,
+                                          violation)
+                                   for i, p in enumerate(d["params"])),
+                             d.get("error_channel", {}).get("param")),
         returns=Returns(
             ctype=rtype, ownership=r.get("ownership"), nullable=bool(r.get("nullable", False)),
             on_error=r.get("on_error"), false_means=r.get("false_means"), doc=r.get("doc", ""),
             handle=rtype.base if rtype.pointer and rtype.base in handles else None,
             values=tuple(AllowedValue(v["value"], v["name"], v["doc"]) for v in r.get("values", [])),
+            null_means=r.get("null_means"),
         ),
         errors=tuple(d["errors"]),
         thread_safety=ThreadSafety(ts["class"], tuple(ts.get("sync_on", [])),
@@ -151,40 +316,157 @@ def _function(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], er
         requirements=tuple(d.get("requirements", [])), notes=tuple(d.get("notes", [])),
         creates=creates.get(d["name"]), destroys=destroys.get(d["name"]),
         index=path[-1] if isinstance(path[-1], int) else 0,
+        cpp_namespace=namespace,
     )
+
+
+def _with_bindings(fn: Function, types: tuple[TypeDecl, ...]) -> Function:
+    """How the Python bindings treat each parameter, decided once (see `binding_kind`)."""
+    kinds = {t.name: t.kind for t in types}
+    receiver = next((p.name for p in fn.params if p.handle and p.ctype.depth == 1
+                     and p.direction == "in"), None)
+    by_name = {p.name: p for p in fn.params}
+    params = tuple(replace(p, binding=binding_kind(fn, p, receiver, by_name, kinds))
+                   for p in fn.params)
+    return replace(fn, params=params)
+
+
+def binding_kind(fn: Function, p: Param, receiver: str | None, by_name: dict[str, Param],
+                 kinds: dict[str, str]) -> str:
+    """receiver (self), handle (another handle object), error_out, out_handle, capacity
+    (the bindings' buffer size), length (of an input buffer), length_inout, text_out,
+    bytes_out, string, bytes, int, float, bool, out_value (a scalar result kept by the
+    bindings), inout_value (a scalar passed in and read back), null (an optional
+    out-parameter passed as NULL), fixed (a named constant), or unsupported (no Python
+    rendering yet)."""
+    t = p.ctype
+    base_kind = kinds.get(t.base)
+    if p.name == receiver:
+        return "receiver"
+    if p.is_error_out:
+        return "error_out"
+    if p.fixed is not None:
+        return "fixed"
+    if p.is_out_handle:
+        return "out_handle"
+    if p.len_of is not None:
+        buffer = by_name[p.len_of]
+        if p.ctype.pointer:
+            return "length_inout"
+        return "capacity" if buffer.direction == "out" else "length"
+    if p.handle is not None and t.depth == 1 and p.direction == "in":
+        return "handle"
+    if p.direction in ("out", "inout") and t.depth == 1 and (p.len or p.capacity) and \
+            not p.nullable:
+        if t.base == "char":
+            return "text_out"
+        if t.base in ("void", "unsigned char", "uint8_t", "int8_t", "signed char"):
+            return "bytes_out"
+        return "unsupported"
+    if p.direction == "out" and p.nullable:
+        return "null"
+    if p.direction == "in" and t.is_string:
+        return "string"
+    if p.direction == "in" and t.depth == 1 and t.const and p.len is not None and \
+            t.base in ("void", "unsigned char", "uint8_t", "char"):
+        return "bytes"
+    if p.direction == "in" and base_kind == "enum" and t.depth == 0:
+        return "int"
+    if p.direction == "in" and t.depth == 0:
+        if t.is_integer:
+            return "int"
+        if t.is_float:
+            return "float"
+        if t.is_bool:
+            return "bool"
+    if p.direction in ("out", "inout") and t.depth == 1 and not t.const and (
+            t.base in _INTEGER_BASES or base_kind == "enum" or t.base in ("float", "double", "bool")):
+        return "out_value" if p.direction == "out" else "inout_value"
+    return "unsupported"
+
+
+def _link_lengths(params: tuple[Param, ...], own_err_param: str | None) -> tuple[Param, ...]:
+    """Record the other side of every `len` relation (the length knows its buffer) and mark a
+    function-level out-parameter error channel."""
+    by_name = {p.name: p for p in params}
+    out = []
+    for p in params:
+        buffer = next((b for b in params if b.len == p.name), None)
+        changes: dict[str, Any] = {}
+        if buffer is not None:
+            changes["len_of"] = buffer.name
+        if p.len is not None and p.len in by_name and by_name[p.len].ctype.pointer and \
+                by_name[p.len].direction == "inout":
+            changes["len_inout"] = True
+        if own_err_param is not None and p.name == own_err_param and p.direction == "out":
+            changes["is_error_out"] = True
+        out.append(replace(p, **changes) if changes else p)
+    return tuple(out)
 
 
 # ----------------------------------------------------------------- canonical form and hash
 
-_DOC_FIELDS = frozenset({"doc", "details", "notes", "reason", "title", "message_doc"})
+_DOC_FIELDS = frozenset({"doc", "details", "notes", "reason", "title", "message_doc",
+                         "null_means"})
 
 
 def canonical(spec: Spec) -> dict[str, Any]:
     """The normalised contract as JSON-ready data, in canonical order (the lock baseline)."""
-    return {
+    # Fields the worker's first lock predates appear only when a spec uses them, so its
+    # contract hash is unchanged by the spec language growing.
+    out: dict[str, Any] = {
         "interface": {
             "name": spec.interface.name, "version": spec.interface.version,
             "c_prefix": spec.interface.c_prefix, "doc": spec.interface.doc,
             "header": spec.interface.header.path,
             "error_out_param": spec.interface.error_out_param,
+            **_unless_default(error_channel=_channel(spec.interface.default_channel)
+                              if spec.interface.default_channel.kind != "out_param" else None,
+                              rules=None if spec.interface.checked else "precondition"),
         },
         "errors": {
             "enum": spec.errors.enum, "extensible": spec.errors.extensible,
             "unrecognized_message": spec.errors.unrecognized_message,
+            **_unless_default(header=spec.errors.header,
+                              unknown=spec.errors.unknown if spec.errors.unknown != "UNKNOWN" else None),
             "codes": [
                 {"name": c.name, "value": c.value, "key": c.key, "message": c.message,
                  "http_status": c.http_status, "retriable": c.retriable, "doc": c.doc,
-                 "since": c.since}
+                 "since": c.since, **_unless_default(success=c.result or None)}
                 for c in spec.errors.codes
             ],
         },
         "handles": [
             {"name": h.name, "doc": h.doc, "parent": h.parent, "created_by": h.created_by,
-             "destroyed_by": h.destroyed_by, "thread_safety": h.thread_safety}
+             "destroyed_by": h.destroyed_by, "thread_safety": h.thread_safety,
+             **_unless_default(struct_tag=h.struct_tag or None, header=h.header)}
             for h in spec.handles
         ],
         "functions": [_canonical_function(f) for f in spec.functions],
     }
+    if spec.types:
+        out["types"] = [_canonical_type(t) for t in spec.types]
+    return out
+
+
+def _unless_default(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _channel(c: ErrorChannel) -> dict[str, Any]:
+    return {"kind": c.kind, "param": c.param, "success": list(c.success),
+            "sentinel": c.sentinel, "code": c.code_from, "detail": c.detail_from,
+            "scope": c.scope}
+
+
+def _canonical_type(t: TypeDecl) -> dict[str, Any]:
+    return {"name": t.name, "kind": t.kind, "doc": t.doc, "header": t.header,
+            "struct_tag": t.struct_tag or None,
+            "values": [{"value": v.value, "name": v.name} for v in t.values],
+            "fields": [{"name": f.name, "type": f.ctype.c} for f in t.fields],
+            "returns": t.returns.c if t.returns is not None else None,
+            "params": [p.c for p in t.params],
+            "constants": [{"value": v.value, "name": v.name} for v in t.constants]}
 
 
 def _canonical_function(f: Function) -> dict[str, Any]:
@@ -198,14 +480,18 @@ def _canonical_function(f: Function) -> dict[str, Any]:
              {"min": p.range.min, "max": p.range.max, "finite": p.range.finite},
              "allowed": [{"value": a.value, "name": a.name} for a in p.allowed],
              "on_violation": p.on_violation, "len": p.len, "utf8": p.utf8,
-             "min_bytes": p.min_bytes, "written": p.written}
+             "min_bytes": p.min_bytes, "written": p.written,
+             **_unless_default(rule=None if p.checked else "precondition",
+                               on_failure=p.on_failure, null_means=p.null_means,
+                               capacity=p.capacity, fixed=p.fixed)}
             for p in f.params
         ],
         "returns": {"type": f.returns.ctype.c, "ownership": f.returns.ownership,
                     "nullable": f.returns.nullable, "on_error": f.returns.on_error,
                     "false_means": f.returns.false_means, "doc": f.returns.doc,
                     **({"values": [{"value": v.value, "name": v.name} for v in f.returns.values]}
-                       if f.returns.values else {})},
+                       if f.returns.values else {}),
+                    **_unless_default(null_means=f.returns.null_means)},
         "errors": sorted(f.errors),
         "thread_safety": {"class": f.thread_safety.cls, "sync_on": list(f.thread_safety.sync_on),
                           "concurrent_with": sorted(f.thread_safety.concurrent_with)},
@@ -214,6 +500,9 @@ def _canonical_function(f: Function) -> dict[str, Any]:
         {"since": f.deprecated.since, "replacement": f.deprecated.replacement},
         "requirements": list(f.requirements),
         "notes": list(f.notes),
+        **_unless_default(error_channel=_channel(f.channel)
+                          if f.channel.kind in ("status", "sentinel") and f.channel.code_from
+                          or f.channel.kind == "status" else None),
     }
 
 

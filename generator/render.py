@@ -3,6 +3,7 @@ deterministic, atomic writes that touch only files whose content changed."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import textwrap
@@ -14,7 +15,8 @@ from pathlib import Path
 import jinja2
 
 from generator import __version__
-from generator.model import Spec
+from generator.lock.state import LockState
+from generator.model import Spec, Targets
 
 REGENERATE = "ffispec generate"
 
@@ -23,24 +25,40 @@ REGENERATE = "ffispec generate"
 class Artefact:
     """One generated file: where it goes, which template makes it, how its comments look."""
 
-    path: Callable[[Spec], str]
+    path: Callable[[Targets], str]
     template: str | None
     comment: str  # "c", "hash", "html", or "none" (JSON and other formats without comments)
     static_source: str | None = None  # copied verbatim from the package instead of rendered
+    # Whether a spec gets this artefact at all (its targets: a boundary, Python bindings).
+    wanted: Callable[[Targets], bool] = lambda t: True
 
     def target(self, spec: Spec) -> str:
-        return self.path(spec)
+        return self.path(_targets(spec))
+
+    def applies(self, spec: Spec) -> bool:
+        return self.wanted(_targets(spec))
 
 
+def _targets(spec: Spec) -> Targets:
+    assert spec.targets is not None, "a normalised spec always has targets"
+    return spec.targets
+
+
+# The header is first: the lock document prints its sha256. Paths are relative to --root.
 ARTEFACTS: list[Artefact] = [
-    Artefact(lambda s: s.interface.header.path, "worker_ffi.h.j2", "c"),
-    Artefact(lambda s: "native/src/generated/ffi_impl.hpp", "ffi_impl.hpp.j2", "c"),
-    Artefact(lambda s: "native/src/generated/ffi_exports.cpp", "ffi_exports.cpp.j2", "c"),
-    Artefact(lambda s: "worker_ffi/_cdef.h", "cdef.h.j2", "c"),
-    Artefact(lambda s: "worker_ffi/_generated.py", "python_bindings.py.j2", "hash"),
-    Artefact(lambda s: "worker_ffi/_ffi_build.py", "ffi_build.py.j2", "hash"),
-    Artefact(lambda s: "coordination/FFI_INTERFACE_LOCKED.md", "locked.md.j2", "html"),
-    Artefact(lambda s: "spec/schema.json", None, "none", static_source="schema.json"),
+    Artefact(lambda t: t.header_path, "worker_ffi.h.j2", "c"),
+    Artefact(lambda t: f"{t.cpp_dir}/ffi_impl.hpp", "ffi_impl.hpp.j2", "c",
+             wanted=lambda t: t.boundary),
+    Artefact(lambda t: f"{t.cpp_dir}/ffi_exports.cpp", "ffi_exports.cpp.j2", "c",
+             wanted=lambda t: t.boundary),
+    Artefact(lambda t: f"{t.python_dir}/_cdef.h", "cdef.h.j2", "c",
+             wanted=lambda t: t.python_package is not None),
+    Artefact(lambda t: f"{t.python_dir}/_generated.py", "python_bindings.py.j2", "hash",
+             wanted=lambda t: t.python_package is not None),
+    Artefact(lambda t: f"{t.python_dir}/_ffi_build.py", "ffi_build.py.j2", "hash",
+             wanted=lambda t: t.python_package is not None and t.contract_first),
+    Artefact(lambda t: t.lock_document, "locked.md.j2", "html"),
+    Artefact(lambda t: t.schema_copy, None, "none", static_source="schema.json"),
 ]
 
 
@@ -109,6 +127,8 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
     env = environment()
     out: dict[str, str] = {}
     for art in artefacts if artefacts is not None else ARTEFACTS:
+        if not art.applies(spec):
+            continue
         if art.static_source is not None:
             text = resources.files("generator").joinpath(art.static_source).read_text("utf-8")
         else:
@@ -117,6 +137,25 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
             text = banner(spec, art.comment) + body
         out[art.target(spec)] = text
     return out
+
+
+def render_header(spec: Spec) -> str:
+    """The C header; it does not depend on the lock, and the lock records its sha256."""
+    path = spec.interface.header.path
+    return render_all(spec, {}, [a for a in ARTEFACTS if a.target(spec) == path])[path]
+
+
+def rendered_artefacts(spec: Spec, lock: LockState, header: str | None = None) -> dict[str, str]:
+    """Every artefact's text: a pure function of the model and the lock state. The header
+    (pass it when already rendered) comes first because the lock document prints its sha256."""
+    header_path = spec.interface.header.path
+    header_text = render_header(spec) if header is None else header
+    context = {
+        "lock": lock,
+        "header_sha256": hashlib.sha256(header_text.encode("utf-8")).hexdigest(),
+    }
+    rest = [a for a in ARTEFACTS if a.target(spec) != header_path]
+    return {header_path: header_text, **render_all(spec, context, rest)}
 
 
 def write_if_changed(root: Path, relpath: str, text: str) -> bool:

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from generator.diff import Change, diff_views
-from generator.diffrules import RULES
-from generator.diffsource import View, load_spec_with_lines, spec_view
+from generator.diff.rules import RULES
+from generator.diff.source import View, load_spec_with_lines, spec_view
 from generator.loader import load_raw
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -279,7 +279,10 @@ CASES: list[tuple[str, Mutation | None, Mutation, str | None]] = [
           lambda d: fn(d, "cuda_init")["errors"].insert(0, "INVALID_PARAMETER")),
      "FN-param-on-violation-changed"),
     ("FN-param-len-changed", _NONE,
-     setp(P("cuda_inference_next_token", "token_out"), "len", _DELETE), "FN-param-len-changed"),
+     # Without `len` the bindings size the buffer from the declared capacity.
+     both(setp(P("cuda_inference_next_token", "token_out"), "len", _DELETE),
+          setp(P("cuda_inference_next_token", "token_out"), "capacity", 256)),
+     "FN-param-len-changed"),
     ("FN-param-string-tightened", _NONE,
      setp(P("cuda_load_model", "model_path"), "string", {"utf8": True, "min_bytes": 2}),
      "FN-param-string-relaxed"),

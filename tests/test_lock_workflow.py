@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from generator.lockstate import BASELINE, DOCUMENT, TIMELINE
+from generator.lock.state import BASELINE, DOCUMENT, TIMELINE
 from generator.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -309,7 +309,7 @@ def test_verify_lock_tells_a_hand_edit_of_the_header_from_a_regeneration(locked:
 
 def test_large_diffs_read_the_old_side_in_parallel_with_the_same_result(
         locked: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from generator import lockcli
+    from generator.lock import cli as lockcli
 
     shutil.copy(locked / SPEC, locked / "old.yaml")
     edit_spec(locked, *BREAKING)

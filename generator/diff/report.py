@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from generator.diff import Change, bump_satisfies, next_version, required_bump, version_bump
-from generator.diffrules import SEVERITIES
-from generator.diffsource import View
+from generator.diff.differ import Change
+from generator.diff.rules import SEVERITIES
+from generator.diff.source import View
+from generator.diff.versions import bump_satisfies, next_version, required_bump, version_bump
 
 _TITLES = {"breaking": "Breaking", "compatible": "Compatible",
            "documentation": "Documentation only"}

@@ -1,90 +1,20 @@
-"""Classify every difference between two versions of a contract (see diffrules for the rule
+"""Classify every difference between two versions of a contract (see rules.py for the rule
 catalogue). The interface, error table, handles and model format are compared here; functions
-and parameters in difffunctions. Every change carries its rule, the spec location in both
+and parameters in functions.py. Every change carries its rule, the spec location in both
 versions, the values before and after, and a stable fingerprint."""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from typing import Any
 
-from generator.diffrules import BUMP_FOR, SEVERITIES, rule, worst
-from generator.diffsource import View
-from generator.normalise import canonical_json
-
-
-@dataclass(frozen=True)
-class Change:
-    rule: str
-    severity: str
-    level: str
-    symbol: str
-    message: str
-    before: Any
-    after: Any
-    old_location: str | None
-    new_location: str | None
-
-    @property
-    def fingerprint(self) -> str:
-        raw = f"{self.rule}:{self.symbol}:{canonical_json(self.before)}:" \
-              f"{canonical_json(self.after)}"
-        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
-
-    def summary(self) -> str:
-        """One line for the lock document and gate messages."""
-        return f"{self.severity}: {self.rule} {self.symbol}: {self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "severity": self.severity, "level": self.level,
-                "symbol": self.symbol, "message": self.message, "before": self.before,
-                "after": self.after, "old_location": self.old_location,
-                "new_location": self.new_location, "fingerprint": self.fingerprint}
-
-
-class Differ:
-    """Collects changes; `emit` resolves the rule and the locations on both sides."""
-
-    def __init__(self, old: View, new: View):
-        self.old, self.new = old, new
-        self.changes: list[Change] = []
-
-    def emit(self, rule_id: str, symbol: str, path: tuple[str, ...], before: Any = None,
-             after: Any = None, detail: str = "", new_path: tuple[str, ...] | None = None) -> None:
-        r = rule(rule_id)
-        message = f"{r.explanation} ({detail})" if detail else r.explanation
-        self.changes.append(Change(r.id, r.severity, r.level, symbol, message, before, after,
-                                   self.old.where(*path),
-                                   self.new.where(*(new_path if new_path is not None else path))))
-
-    def field(self, rule_id: str, symbol: str, path: tuple[str, ...], old: dict[str, Any],
-              new: dict[str, Any], key: str, label: str | None = None) -> None:
-        """Emit `rule_id` when `key` differs between two mappings."""
-        if old.get(key) != new.get(key):
-            self.emit(rule_id, symbol, (*path, key), old.get(key), new.get(key),
-                      f"{label or key}: {_show(old.get(key))} -> {_show(new.get(key))}")
-
-
-    def unclassified(self, symbol: str, path: tuple[str, ...], old: dict[str, Any],
-                     new: dict[str, Any], known: frozenset[str]) -> None:
-        """Safety net: a differing key that no rule looks at is reported as breaking."""
-        for key in sorted((old.keys() | new.keys()) - known):
-            if old.get(key) != new.get(key):
-                self.emit("CONTRACT-unclassified", symbol, (*path, key), old.get(key),
-                          new.get(key), f"field {key!r}")
-
-
-def _show(value: Any) -> str:
-    text = canonical_json(value) if isinstance(value, (dict, list)) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
+from generator.diff.differ import Change, Differ
+from generator.diff.functions import functions
+from generator.diff.rules import SEVERITIES
+from generator.diff.source import View
 
 # ------------------------------------------------------------------------------ entry
 
 def diff_views(old: View, new: View) -> list[Change]:
-    from generator.difffunctions import functions
-
     d = Differ(old, new)
     _interface(d)
     _errors(d)
@@ -93,41 +23,6 @@ def diff_views(old: View, new: View) -> list[Change]:
     _model_format(d)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(d.changes, key=lambda c: (order[c.severity], c.symbol, c.rule, c.fingerprint))
-
-
-def required_bump(changes: list[Change]) -> str | None:
-    """major / minor / patch, or None when nothing changed."""
-    w = worst({c.severity for c in changes})
-    return BUMP_FOR[w] if w else None
-
-
-def version_bump(old: str, new: str) -> str:
-    """major / minor / patch / none / downgrade between two semantic versions."""
-    o = tuple(int(x) for x in old.split("."))
-    n = tuple(int(x) for x in new.split("."))
-    if n == o:
-        return "none"
-    if n < o:
-        return "downgrade"
-    if n[0] > o[0]:
-        return "major"
-    return "minor" if n[1] > o[1] else "patch"
-
-
-_RANK = {"none": 0, "patch": 1, "minor": 2, "major": 3, "downgrade": -1}
-
-
-def bump_satisfies(actual: str, required: str | None) -> bool:
-    return required is None or _RANK[actual] >= _RANK[required]
-
-
-def next_version(old: str, required: str) -> str:
-    major, minor, patch = (int(x) for x in old.split("."))
-    if required == "major":
-        return f"{major + 1}.0.0"
-    if required == "minor":
-        return f"{major}.{minor + 1}.0"
-    return f"{major}.{minor}.{patch + 1}"
 
 
 # -------------------------------------------------------------------------- interface

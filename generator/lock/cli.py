@@ -1,4 +1,4 @@
-"""Lock workflow subcommands: lock, diff, verify-lock (see lockstate, lockgate and diff)."""
+"""Lock workflow subcommands: lock, diff, verify-lock (see state, gate, verify and diff)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ import hashlib
 import multiprocessing
 import re
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from generator import __version__
 from generator.diff import diff_views
-from generator.diffreport import Report, render
-from generator.diffrules import RULES, SEVERITIES
-from generator.diffsource import (
+from generator.diff.report import Report, render
+from generator.diff.rules import RULES, SEVERITIES
+from generator.diff.source import (
     SourceError,
     View,
     baseline_view,
@@ -26,18 +25,24 @@ from generator.diffsource import (
     load_spec_with_lines,
     spec_view,
 )
-from generator.lockgate import EXIT_BREAKING, EXIT_DRIFT, EXIT_OK, EXIT_USAGE, relock_hint
-from generator.lockstate import (
+from generator.exitcodes import EXIT_BREAKING, EXIT_DRIFT, EXIT_OK, EXIT_SPEC
+from generator.lock.gate import relock_hint
+from generator.lock.state import (
     BASELINE,
     DOCUMENT,
     TIMELINE,
     BaselineError,
     digest,
     dump_baseline,
+    lock_state,
+    parse_baseline,
     read_baseline,
+    state_from_baseline,
 )
+from generator.lock.verify import verify
 from generator.model import Spec
 from generator.problems import SpecError
+from generator.render import render_header, rendered_artefacts, stale_files, write_if_changed
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -83,7 +88,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         spec, lines, old = _load_sides(args.against, args.spec, root)
     except SourceError as exc:
         _err(str(exc))
-        return EXIT_USAGE
+        return EXIT_SPEC
     new = spec_view(spec, lines, args.spec)
     report = Report(old, new, diff_views(old, new))
     text = render(report, args.format)
@@ -92,7 +97,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
             _err(f"--output {args.output}: cannot write: {exc.strerror}")
-            return EXIT_USAGE
+            return EXIT_SPEC
         print(f"wrote {args.output}: {len(report.changes)} change(s); {report.verdict()}")
     else:
         sys.stdout.write(text)
@@ -128,34 +133,29 @@ def _load_sides(against: str | None, spec_path: str,
 # ---------------------------------------------------------------------------- verify-lock
 
 def cmd_verify_lock(args: argparse.Namespace) -> int:
-    from generator.lockgate import verify
-
     return verify(Path(args.root), args.spec, args.lib)
 
 
 # ---------------------------------------------------------------------------------- lock
 
 def cmd_lock(args: argparse.Namespace) -> int:
-    from generator.cli import rendered_artefacts
-    from generator.render import stale_files
-
     root = Path(args.root)
     date = args.date or dt.datetime.now(dt.UTC).date().isoformat()
     if not _DATE.match(date):
         _err(f"--date {date!r}: expected YYYY-MM-DD")
-        return EXIT_USAGE
+        return EXIT_SPEC
     try:
         spec, lines = load_spec_with_lines(args.spec)
     except SpecError as exc:
         print(exc.render(), file=sys.stderr)
         _err("lock refused: fix the problems above, then run `ffispec lock` again")
-        return EXIT_USAGE
+        return EXIT_SPEC
     try:
         previous = read_baseline(root / BASELINE)
     except BaselineError as exc:
         _err(f"lock refused: {exc}")
-        return EXIT_USAGE
-    stale = stale_files(root, rendered_artefacts(spec, root))
+        return EXIT_SPEC
+    stale = stale_files(root, rendered_artefacts(spec, lock_state(spec, root)))
     if stale:
         for rel in stale:
             print(f"{rel}: stale: differs from what {args.spec} generates", file=sys.stderr)
@@ -179,7 +179,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
             if plock["version"] != version:
                 _err(f"--amend replaces lock {plock['version']}, but the spec is version "
                      f"{version}; drop --amend to lock {version} as a new version")
-                return EXIT_USAGE
+                return EXIT_SPEC
             prev_meta, changes = plock["previous"], list(plock["changes"])
         else:
             if not report.version_ok or report.actual == "none":
@@ -195,16 +195,13 @@ def cmd_lock(args: argparse.Namespace) -> int:
             changes = [c.summary() for c in report.changes]
     elif args.amend:
         _err(f"--amend: there is no lock to amend ({BASELINE} does not exist)")
-        return EXIT_USAGE
+        return EXIT_SPEC
     return _write_lock(root, spec, new, lines, date, prev_meta, changes, args.amend, previous)
 
 
 def _write_lock(root: Path, spec: Spec, new: View, lines: Mapping[str, int], date: str,
                 prev_meta: dict[str, Any] | None, changes: list[str], amend: bool,
                 previous: dict[str, Any] | None) -> int:
-    from generator.cli import rendered_artefacts
-    from generator.render import write_if_changed
-
     header_rel = spec.interface.header.path
     body: dict[str, Any] = {
         "format": "ffispec-lock/1",
@@ -219,15 +216,12 @@ def _write_lock(root: Path, spec: Spec, new: View, lines: Mapping[str, int], dat
         "context": new.context,
         "locations": {"file": spec.source, "lines": compact_lines(lines)},
     }
-    # Render every artefact as `ffispec generate` will from this baseline (a scratch root
-    # holding only the new baseline), so the recorded document hash is exactly reproducible.
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp)
-        (scratch / BASELINE).parent.mkdir(parents=True)
-        header_text = rendered_artefacts(spec, scratch)[header_rel]
-        body["lock"]["header_sha256"] = hashlib.sha256(header_text.encode("utf-8")).hexdigest()
-        (scratch / BASELINE).write_text(dump_baseline(body, ""), encoding="utf-8")
-        artefacts = rendered_artefacts(spec, scratch)
+    # Render every artefact as `ffispec generate` will from this baseline, so the recorded
+    # document hash is exactly reproducible; the header does not depend on the lock.
+    header = render_header(spec)
+    body["lock"]["header_sha256"] = hashlib.sha256(header.encode("utf-8")).hexdigest()
+    baseline = parse_baseline(dump_baseline(body, ""))
+    artefacts = rendered_artefacts(spec, state_from_baseline(spec, baseline), header)
     document = artefacts[DOCUMENT]
     doc_sha = hashlib.sha256(document.encode("utf-8")).hexdigest()
     written = [rel for rel, text in artefacts.items() if write_if_changed(root, rel, text)]

@@ -11,7 +11,7 @@ from typing import Any
 
 from generator.lints import run_lints
 from generator.loader import RawSpec, load_raw, parse_text, validate_schema
-from generator.lockstate import BASELINE, BaselineError, read_baseline, view_of
+from generator.lock.state import BASELINE, BaselineError, read_baseline, view_of
 from generator.model import Spec
 from generator.normalise import normalise
 from generator.problems import Location, Problem, SpecError

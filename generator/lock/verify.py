@@ -1,78 +1,32 @@
-"""The lock gate of `ffispec check`, and `ffispec verify-lock`.
-
-Gate: a spec that differs from the locked baseline must carry the version bump its changes
-need (breaking -> major, compatible -> minor, documentation -> patch). Exit bits: 8 for a
-breaking change without a major bump, 4 for any other change without its bump, 2 when the
-baseline itself is corrupt. A properly bumped spec that is not locked yet passes with a note.
-
-verify-lock: the lock document, the baseline, the spec, the committed header and optionally a
-built library all agree on one contract hash; prints one line per party and a verdict.
-"""
+"""`ffispec verify-lock`: the lock document, the baseline, the spec, the committed header and
+optionally a built library all agree on one contract hash; one line per party and a verdict."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 from generator.diff import diff_views
-from generator.diffreport import Report
-from generator.diffsource import View, baseline_view, lines_from_model, spec_view
-from generator.lockstate import (
+from generator.diff.source import View, baseline_view, lines_from_model, spec_view
+from generator.exitcodes import EXIT_DRIFT, EXIT_OK, EXIT_SPEC
+from generator.lock.state import (
     BASELINE,
     DOCUMENT,
     BaselineError,
     digest,
     read_baseline,
+    state_from_baseline,
     view_of,
 )
 from generator.model import Spec
+from generator.problems import SpecError
+from generator.render import rendered_artefacts
+from generator.spec import load_spec
 
-EXIT_OK, EXIT_USAGE, EXIT_DRIFT, EXIT_BREAKING = 0, 2, 4, 8
 CDEF = "worker_ffi/_cdef.h"
 
-
-def relock_hint(version: str) -> str:
-    return (f"fix: bump interface.version, add a changelog entry, run `ffispec generate`, then "
-            f"`ffispec lock` (while lock {version} is unpublished, `ffispec lock --amend` "
-            "replaces it instead); `ffispec diff` prints the full report")
-
-
-def check(spec: Spec, root: Path) -> int:
-    """Exit bits for `ffispec check`; 0 while no baseline exists yet."""
-    try:
-        baseline = read_baseline(root / BASELINE)
-    except BaselineError as exc:
-        print(f"{exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if baseline is None:
-        return EXIT_OK
-    lock = baseline["lock"]
-    if lock["contract_hash"] == spec.contract_hash and \
-            lock["view_sha256"] == digest(view_of(spec)):
-        return EXIT_OK
-    old = baseline_view(baseline)
-    new = spec_view(spec, lines_from_model(spec), spec.source)
-    report = Report(old, new, diff_views(old, new))
-    if report.version_ok and report.actual != "none":
-        print(f"note: {spec.source} is version {spec.interface.version} with "
-              f"{len(report.changes)} change(s) against lock {lock['version']}, not locked yet; "
-              "run `ffispec lock` when it is final")
-        return EXIT_OK
-    print(f"{BASELINE}: lock gate: {spec.source} changes locked contract {lock['version']} "
-          "without the version bump the changes need:")
-    for c in report.changes:
-        print(f"  {c.severity}: {c.rule} {c.symbol}: {c.message} "
-              f"(now {c.new_location or '-'}; locked at {c.old_location or '-'}) "
-              f"[{c.fingerprint}]")
-    print(f"verdict: {report.verdict()}")
-    print(relock_hint(lock["version"]))
-    return EXIT_BREAKING if report.required == "major" else EXIT_DRIFT
-
-
-# --------------------------------------------------------------------------- verify-lock
 
 class Verdicts:
     """One line per party: ok, FAIL (disagrees) or ERROR (cannot be read)."""
@@ -85,7 +39,7 @@ class Verdicts:
 
     def exit_code(self) -> int:
         statuses = {s for s, _, _ in self.rows}
-        return EXIT_USAGE if "ERROR" in statuses else EXIT_DRIFT if "FAIL" in statuses else EXIT_OK
+        return EXIT_SPEC if "ERROR" in statuses else EXIT_DRIFT if "FAIL" in statuses else EXIT_OK
 
     def print(self, title: str) -> None:
         for status, party, text in self.rows:
@@ -97,9 +51,6 @@ class Verdicts:
 
 
 def verify(root: Path, spec_path: str, lib: str | None) -> int:
-    from generator.problems import SpecError
-    from generator.spec import load_spec
-
     v = Verdicts()
     try:
         baseline = read_baseline(root / BASELINE)
@@ -128,10 +79,8 @@ def verify(root: Path, spec_path: str, lib: str | None) -> int:
                               "`ffispec lint`")
     rendered: dict[str, str] = {}
     if spec is not None:
-        from generator.cli import rendered_artefacts
-
         _verify_spec(v, spec, baseline)
-        rendered = rendered_artefacts(spec, root)
+        rendered = rendered_artefacts(spec, state_from_baseline(spec, baseline))
     _verify_document(v, root, rendered.get(DOCUMENT), baseline)
     _verify_header(v, root, rendered.get(lock["header"]), baseline)
     if lib is not None:

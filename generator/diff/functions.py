@@ -1,4 +1,4 @@
-"""Function and parameter rules of the change classifier (see diff.py and diffrules.py).
+"""Function and parameter rules of the change classifier (see classify.py and rules.py).
 Nullability, ranges, string rules, ownership, `written` and thread safety are compared by
 direction: what the caller may pass, or what the library promises back."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from generator.diff import Differ
+from generator.diff.differ import Differ
 
 _WRITTEN_RANK = {"always": 2, "on_success": 1, "when_true": 1, None: 0}
 _FN_KEYS = frozenset({"name", "group", "since", "role", "doc", "details", "params", "returns",
