@@ -76,7 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
         contract.load()
         contract.plugin()
     except SpecError as exc:
-        raise pytest.UsageError(f"the spec {contract.path()} is not valid:\n{exc}") from None
+        raise pytest.UsageError(f"the spec {contract.path()} is not valid:\n{exc.render()}") from None
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     # --hypothesis-profile wins, then $HYPOTHESIS_PROFILE, then `ci`. Loaded here, not at import:

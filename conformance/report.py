@@ -37,7 +37,8 @@ class ReportPlugin:
             exc = _first_violation(call.excinfo.value) if call.excinfo else None
             if isinstance(exc, ContractViolation):
                 entry.update(rule=exc.rule.id, spec=str(exc.rule.location), says=exc.rule.says,
-                             message=exc.detail, replay=exc.replay)
+                             message=exc.detail, replay=exc.replay,
+                             rules=sorted({v.rule.id for v in _violations(call.excinfo.value)}))
             elif rep.failed:
                 entry.update(rule=None, message=str(exc)[:2000] if exc else str(rep.longrepr)[:2000])
             self.results.append(entry)
@@ -74,7 +75,7 @@ class ReportPlugin:
             "examples": examples,
             "examples_per_s": round(examples / elapsed, 1) if elapsed else 0.0,
             "counts": counts,
-            "violations": sorted({r["rule"] for r in self.results if r.get("rule")}),
+            "violations": sorted({rule for r in self.results for rule in r.get("rules", [])}),
             "failures": [r for r in self.results if r["outcome"] == "failed"],
             "coverage": self.coverage(),
             "tests": self.results,
@@ -97,6 +98,15 @@ class ReportPlugin:
         declared = sum(len(r["declared"]) for r in data["coverage"])
         tr.write_line(f"error-code coverage: {declared - unobserved}/{declared} declared codes "
                       f"observed; reports in {out_dir}/conformance.{{json,md}}")
+
+
+def _violations(exc: BaseException) -> list[ContractViolation]:
+    """Every broken rule in a failure (Hypothesis groups the distinct ones it found)."""
+    if isinstance(exc, ContractViolation):
+        return [exc]
+    if isinstance(exc, BaseExceptionGroup):
+        return [v for inner in exc.exceptions for v in _violations(inner)]
+    return []
 
 
 def _first_violation(exc: BaseException) -> BaseException:

@@ -69,8 +69,14 @@ def machine_for(caller: Caller, world: World) -> type[RuleBasedStateMachine]:
             caller.begin_example()
             self.live: dict[int, HandleRef] = {}  # id(HandleRef) -> handle: the model
             self.parent: dict[int, HandleRef] = {}
+            self.made: list[HandleRef] = []  # keeps every handle object alive: ids stay unique
+            self.failed = False
             self.base_handles = count(live_hook)
             self.base_bytes = count(bytes_hook)
+
+        def fail(self, rule_id: str, message: str) -> Exception:
+            self.failed = True  # teardown then only cleans up: the first finding stays the report
+            return caller.violation(rule_id, message)
 
         # ---------------------------------------------------------------- the model
         def is_live(self, h: HandleRef) -> bool:
@@ -99,15 +105,16 @@ def machine_for(caller: Caller, world: World) -> type[RuleBasedStateMachine]:
             o = caller.call(fn.name, **args)
             if parent is not None and not self.is_live(parent):
                 if o.ret is not None or (REJECT and caller.code_key(o.code) != REJECT) or o.code == 0:
-                    raise caller.violation(f"HANDLE-{parent.type}-use-after-destroy",
+                    raise self.fail(f"HANDLE-{parent.type}-use-after-destroy",
                                            f"{fn.name} under destroyed {parent.name} gave "
                                            f"{caller.code_key(o.code)} / {o.ret!r}, expected "
                                            f"{REJECT or 'a failure'} and NULL")
                 return _Dead(h.name)
             if o.ret is None or (o.code is not None and o.code != 0):
-                raise caller.violation(f"HANDLE-{h.name}-lifecycle", f"{fn.name} under a live parent "
-                                       f"failed: {caller.code_key(o.code)} {o.detail}")
+                raise self.fail(f"HANDLE-{h.name}-lifecycle", f"{fn.name} under a live parent "
+                                f"failed: {caller.code_key(o.code)} {o.detail}")
             self.live[id(o.ret)] = o.ret
+            self.made.append(o.ret)
             if parent is not None:
                 self.parent[id(o.ret)] = parent
             return o.ret
@@ -121,11 +128,11 @@ def machine_for(caller: Caller, world: World) -> type[RuleBasedStateMachine]:
             args = World(caller, world.plugin, handles={**world.handles, h.type: h}).valid_args(fn)
             o = caller.call(fn.name, **args)
             if self.is_live(h) and o.code != 0:
-                raise caller.violation(f"HANDLE-{h.type}-lifecycle",
-                                       f"{fn.name} on live {h.name} gave {caller.code_key(o.code)}")
+                raise self.fail(f"HANDLE-{h.type}-lifecycle",
+                                f"{fn.name} on live {h.name} gave {caller.code_key(o.code)}")
             if not self.is_live(h) and (o.code == 0 or REJECT and caller.code_key(o.code) != REJECT):
-                raise caller.violation(f"HANDLE-{h.type}-use-after-destroy",
-                                       f"{fn.name} on destroyed {h.name} gave {caller.code_key(o.code)}")
+                raise self.fail(f"HANDLE-{h.type}-use-after-destroy",
+                                f"{fn.name} on destroyed {h.name} gave {caller.code_key(o.code)}")
 
         def destroy(self, h: Any) -> None:
             if isinstance(h, _Dead):
@@ -140,15 +147,39 @@ def machine_for(caller: Caller, world: World) -> type[RuleBasedStateMachine]:
             if before is None:
                 return
             if not gone and after != before:
-                raise caller.violation(f"HANDLE-{h.type}-destroy-noop",
-                                       f"destroying the already destroyed {h.name} changed the "
-                                       f"live count {before} -> {after}")
+                raise self.fail(f"HANDLE-{h.type}-destroy-noop",
+                                f"destroying the already destroyed {h.name} changed the "
+                                f"live count {before} -> {after}")
             if gone and before - after != len(gone):
-                child = next((d for d in gone[1:]), None)
+                survivors = [d for d in gone[1:] if self.still_usable(d)]
+                child = (survivors or gone[1:] or [None])[0]
                 rule_id = (f"HANDLE-{child.type}-parent-cascade" if child is not None and
                            before - after < len(gone) else f"HANDLE-{h.type}-lifecycle")
-                raise caller.violation(rule_id, f"destroying {h.name} with {len(gone) - 1} live "
-                                       f"descendant(s) moved the live count {before} -> {after}")
+                raise self.fail(rule_id, f"destroying {h.name} with {len(gone) - 1} live "
+                                f"descendant(s) moved the live count {before} -> {after}")
+
+        def subtree(self, h: Handle, parent: Any) -> Any:
+            """`h` under `parent`, and under it one handle of every descendant type."""
+            made = self.create(h, parent)
+            if not isinstance(made, _Dead):
+                for child in CHILDREN[h.name]:
+                    self.subtree(child, made)
+            return made
+
+        def cascade(self, h: Handle, parent: Any) -> None:
+            """Create a whole subtree and destroy its top: every level must go (the count check
+            in destroy() names the child type whose cascade is missing)."""
+            top = self.subtree(h, parent)
+            caller.trace.rule(f"HANDLE-{CHILDREN[h.name][0].name}-parent-cascade")
+            self.destroy(top)
+
+        def still_usable(self, h: HandleRef) -> bool:
+            """A handle the cascade should have destroyed that its user still accepts."""
+            fn = USERS.get(h.type)
+            if fn is None:
+                return False
+            args = World(caller, world.plugin, handles={**world.handles, h.type: h}).valid_args(fn)
+            return caller.call(fn.name, **args).code == 0
 
         @rule(kind=st.sampled_from([h.name for h in TYPES]))
         def destroy_null(self, kind: str) -> None:
@@ -157,7 +188,7 @@ def machine_for(caller: Caller, world: World) -> type[RuleBasedStateMachine]:
             caller.trace.rule(f"HANDLE-{kind}-destroy-noop")
             caller.call(fn.name, **{fn.handle_params[0].name: NULL})
             if count(live_hook) != before:
-                raise caller.violation(f"HANDLE-{kind}-destroy-noop", f"{fn.name}(NULL) destroyed something")
+                raise self.fail(f"HANDLE-{kind}-destroy-noop", f"{fn.name}(NULL) destroyed something")
 
         # ---------------------------------------------------------------- invariants
         @invariant()
@@ -167,22 +198,29 @@ def machine_for(caller: Caller, world: World) -> type[RuleBasedStateMachine]:
             got, want = count(live_hook), self.base_handles + len(self.live)
             if got != want:
                 kinds = sorted(h.type for h in self.live.values())
-                raise caller.violation(f"HANDLE-{TYPES[0].name}-lifecycle",
-                                       f"the library has {got} live handles, the model {want} "
-                                       f"(baseline {self.base_handles} + {kinds})")
+                raise self.fail(f"HANDLE-{TYPES[0].name}-lifecycle",
+                                f"the library has {got} live handles, the model {want} "
+                                f"(baseline {self.base_handles} + {kinds})")
 
         @invariant()
         def tracked_bytes_back_at_baseline_when_nothing_lives(self) -> None:
             if bytes_hook is not None and not self.live and count(bytes_hook) != self.base_bytes:
-                raise caller.violation("RES-baseline", f"nothing the machine created is alive, yet "
-                                       f"tracked bytes are {count(bytes_hook)}, baseline {self.base_bytes}")
+                raise self.fail("RES-baseline", f"nothing the machine created is alive, yet "
+                                f"tracked bytes are {count(bytes_hook)}, baseline {self.base_bytes}")
 
         def teardown(self) -> None:
+            failed = self.failed
             for h in list(self.live.values()):
                 if self.is_live(h) and self.parent.get(id(h)) is None:
-                    self.destroy(h)
-            self.live_handles_match_the_model()
-            self.tracked_bytes_back_at_baseline_when_nothing_lives()
+                    if failed:
+                        fn = SPEC.function(SPEC.handle(h.type).destroyed_by)
+                        caller.call(fn.name, **{fn.handle_params[0].name: h})
+                        self.kill(h)
+                    else:
+                        self.destroy(h)
+            if not failed:
+                self.live_handles_match_the_model()
+                self.tracked_bytes_back_at_baseline_when_nothing_lives()
 
     # One creator, user and destroyer rule per handle type, generated from the tree.
     for h in TYPES:
@@ -198,12 +236,20 @@ def machine_for(caller: Caller, world: World) -> type[RuleBasedStateMachine]:
                     rule(target=target, parent=bundles[h.parent])(create_under))
         setattr(Lifecycles, f"use_{h.name}", rule(h=target)(lambda self, h: self.use(h)))
         setattr(Lifecycles, f"destroy_{h.name}", rule(h=target)(lambda self, h: self.destroy(h)))
+        if CHILDREN[h.name]:  # a parent type: its cascade, whatever the depth below it
+            if h.parent is None:
+                setattr(Lifecycles, f"cascade_{h.name}", rule()(lambda self, h=h: self.cascade(h, None)))
+            else:
+                def cascade_under(self, parent, h=h):
+                    self.cascade(h, parent)
+                setattr(Lifecycles, f"cascade_{h.name}", rule(parent=bundles[h.parent])(cascade_under))
     for name, b in bundles.items():
         setattr(Lifecycles, f"bundle_{name}", b)
     return Lifecycles
 
 
 USERS = {h.name: f for h in TYPES if (f := user_of(SPEC, h)) is not None}
+CHILDREN = {h.name: [c for c in TYPES if c.parent == h.name] for h in TYPES}
 
 
 @pytest.mark.gpu

@@ -140,7 +140,7 @@ def test_the_suite_exercises_the_new_handle_and_functions(next_version):
     root, spec, new, real = next_version
     lib = _build_shim(root, new, real)
     rc, data, tail = _suite(root, spec, lib, root / "report",
-                            "-k", "tokenizer or lifecycle or test_static or ownership or error_detail")
+                            "-k", "tokenizer or lifecycle or test_static or ownership or error_detail or test_state")
     assert rc == 0, tail
     ran = {t["test"] for t in data["tests"] if t["outcome"] == "passed"}
     new_cases = [t for t in ran if "cuda_tokenizer" in t]
