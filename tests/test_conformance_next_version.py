@@ -129,7 +129,7 @@ def next_version(tmp_path_factory):
     new = _model(root)
     from generator.render import ARTEFACTS, render_all
 
-    header = [a for a in ARTEFACTS if a.template and a.template.startswith("worker_ffi.h")]
+    header = [a for a in ARTEFACTS if a.target(new) == new.interface.header.path]
     for rel, text in render_all(new, artefacts=header).items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
