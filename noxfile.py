@@ -70,8 +70,8 @@ def lock(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over every Python package of the project."""
     _install(session, "lint", package=False)
-    session.run("ruff", "check", "generator", "worker_ffi", "worker", "conformance", "bench",
-                "tests", "noxfile.py")
+    session.run("ruff", "check", "generator", "ffispec_runtime", "worker_ffi", "worker",
+                "conformance", "bench", "tests", "examples", "noxfile.py")
 
 
 @nox.session(tags=["ci"])
@@ -79,7 +79,8 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the generator, and over a sample program using the bindings."""
     _install(session, "typecheck", package=False)
     session.install(*GENERATOR_DEPS)
-    session.run("mypy", "--strict", "generator", "worker_ffi", "tests/typing_sample.py")
+    session.run("mypy", "--strict", "generator", "ffispec_runtime", "worker_ffi",
+                "tests/typing_sample.py")
 
 
 @nox.session
@@ -92,6 +93,24 @@ def build(session: nox.Session) -> None:
         session.log("nvcc not found: skipping the CUDA backend")
 
 
+SQLITE_EXAMPLE = "examples/sqlite"
+
+
+@nox.session(tags=["ci"])
+def examples(session: nox.Session) -> None:
+    """Specs of other C ABIs (examples/): the SQLite example describes the system libsqlite3
+    (mode "existing library"): its artefacts and lock are current, its header compiles with
+    <sqlite3.h>, its bindings run real SQL. Installs libsqlite3-dev with apt-get when the
+    header is missing (CI runs as root)."""
+    if not Path("/usr/include/sqlite3.h").is_file():
+        session.run("apt-get", "update", "-q", external=True)
+        session.run("apt-get", "install", "-y", "-q", "libsqlite3-dev", external=True)
+    session.install(*GENERATOR_DEPS, *_group("test"))
+    spec = f"{SQLITE_EXAMPLE}/spec/sqlite3.yaml"
+    session.run("python", "-m", "generator", "check", "--spec", spec, "--root", SQLITE_EXAMPLE)
+    session.run("pytest", "examples", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
 @nox.session(tags=["ci"])
 def native(session: nox.Session) -> None:
     """Build the host library and run the native test programs (ctest): the contract through
@@ -101,10 +120,30 @@ def native(session: nox.Session) -> None:
     session.run("ctest", "--test-dir", "native/build/host", "--output-on-failure", external=True)
 
 
+# Real headers `ffispec import` is tested on: (Debian package, header).
+SYSTEM_HEADERS = [("libsqlite3-dev", "/usr/include/sqlite3.h"), ("zlib1g-dev", "/usr/include/zlib.h"),
+                  ("liblz4-dev", "/usr/include/lz4.h")]
+
+
+def _system_headers(session: nox.Session) -> None:
+    """Install the -dev packages of the real headers the import tests read, when missing
+    (CI runs as root on Debian)."""
+    missing = [pkg for pkg, header in SYSTEM_HEADERS if not Path(header).exists()]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        session.error(f"missing headers: install {' '.join(missing)}")
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run("apt-get", "install", "-y", "-qq", *missing, external=True,
+                env={"DEBIAN_FRONTEND": "noninteractive"})
+
+
 @nox.session(tags=["ci"])
 def tests(session: nox.Session) -> None:
-    """Unit and integration tests: generator, lock workflow, bindings (installed from this
-    checkout, which builds the host library), worker service, loader fuzz."""
+    """Unit and integration tests: generator, header import and audit (over sqlite3.h, zlib.h
+    and lz4.h, installed when missing), lock workflow, bindings (installed from this checkout,
+    which builds the host library), worker service, loader fuzz."""
+    _system_headers(session)
     _install(session, "test", "typecheck")
     session.run("pytest", "tests", *session.posargs)
 
@@ -191,6 +230,66 @@ def mutants(session: nox.Session) -> None:
     session.run("python", "-m", "conformance.mutants", *session.posargs)
 
 
+# One generated crate per spec: the worker's, and the SQLite example's (the system libsqlite3).
+RUST_CRATES = ["bindings/rust/worker_ffi", f"{SQLITE_EXAMPLE}/bindings/rust/sqlite3_subset"]
+RUST_TARGET = "bindings/rust/target"  # shared by the crates and the benchmark: one build cache
+RUST_MODELS = "native/build/rust-models"
+
+
+def _cargo(session: nox.Session) -> dict[str, str]:
+    """The environment for cargo against the host library; a clear error without a toolchain."""
+    if shutil.which("cargo") is None:
+        session.error("cargo not found: the Rust bindings need a Rust toolchain (>= 1.70, "
+                      "https://rustup.rs); install it, or leave this session out "
+                      "(`nox -t ci` without cargo fails here by design)")
+    _install(session, "test", package=False)  # gguf and numpy write the test models
+    session.install(*GENERATOR_DEPS)
+    _cmake(session, "host", "native/build/host")
+    lib_dir = str(ROOT / "native" / "build" / "host")
+    return {"CARGO_TARGET_DIR": str(ROOT / RUST_TARGET), "WORKER_FFI_LIB_DIR": lib_dir,
+            # Doc tests and dependent binaries do not get the crate's run-time search path.
+            "LD_LIBRARY_PATH": lib_dir, "WORKER_FFI_TEST_MODELS": str(ROOT / RUST_MODELS)}
+
+
+@nox.session(tags=["ci"])
+def rust(session: nox.Session) -> None:
+    """The generated Rust bindings of the worker and the SQLite example: prove the crates are
+    current (`ffispec check`), then unit, doc (compile_fail lifetime and Send/Sync proofs
+    included) and integration tests with `cargo test --offline` against the host library and
+    the system libsqlite3 (real SQL), rustdoc with warnings as errors, and
+    `cargo clippy -D warnings` when installed."""
+    env = _cargo(session)
+    session.run("python", "-m", "generator", "check")
+    session.run("python", "-m", "generator", "check", "--spec",
+                f"{SQLITE_EXAMPLE}/spec/sqlite3.yaml", "--root", SQLITE_EXAMPLE)
+    session.run("python", "-m", "conformance.models", RUST_MODELS, silent=True)
+    for crate in RUST_CRATES:
+        manifest = f"{crate}/Cargo.toml"
+        session.run("cargo", "test", "--offline", "--manifest-path", manifest, *session.posargs,
+                    env=env, external=True)
+        # Generated doc comments and intra-doc links must be valid rustdoc.
+        session.run("cargo", "doc", "--offline", "--no-deps", "--quiet", "--manifest-path",
+                    manifest, env={**env, "RUSTDOCFLAGS": "-D warnings"}, external=True)
+        if shutil.which("cargo-clippy"):
+            session.run("cargo", "clippy", "--offline", "--all-targets", "--manifest-path",
+                        manifest, "--", "-D", "warnings", env=env, external=True)
+        else:
+            session.log("cargo clippy is not installed: skipping the lint")
+
+
+@nox.session(default=False)
+def bench_rust(session: nox.Session) -> None:
+    """Rust bindings overhead, one binary: getter wrapper vs raw extern "C" (target <= 1.05x),
+    stream iterator vs raw loop (>= 0.95x); medians of interleaved rounds."""
+    env = _cargo(session)
+    session.run("python", "-m", "conformance.models", RUST_MODELS, silent=True)
+    session.run("python", "-m", "conformance.models", RUST_MODELS, "--large-bytes", "4000000",
+                silent=True)
+    session.run("cargo", "run", "--release", "--offline", "--manifest-path",
+                "bench/rust/Cargo.toml", "--", RUST_MODELS, *session.posargs, env=env,
+                external=True)
+
+
 @nox.session(default=False)
 def gpu_conformance(session: nox.Session) -> None:
     """On a GPU machine: the conformance suite against the CUDA build, and host vs CUDA
@@ -205,9 +304,12 @@ def gpu_conformance(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """CPU benchmarks: generator, diff, native validation and throughput, bindings, worker."""
+    """CPU benchmarks: generator, diff, native validation and throughput, bindings, worker,
+    the worker's request validation from the generated contract."""
     _install(session, "test", "bench")
     session.run("python", "bench/bench_generate.py")
     session.run("python", "bench/bench_diff.py")
+    session.run("python", "bench/bench_import.py")
     session.run("python", "bench/bench_bindings.py")
     session.run("python", "bench/bench_worker.py")
+    session.run("python", "bench/bench_validation.py")

@@ -8,6 +8,9 @@
              for a compatible or documentation change
 8  BREAKING  a breaking change against the lock without a major version bump (`check`,
              `lock`), or one at least as severe as `diff --fail-on` names
+16 FINDINGS  `audit` (or `import --report --fail-on-findings`) found contradictions in headers
+
+A header that does not exist, preprocess or parse is a usage problem: 2.
 """
 
 from __future__ import annotations
@@ -17,3 +20,4 @@ EXIT_INTERNAL = 1
 EXIT_SPEC = 2
 EXIT_DRIFT = 4
 EXIT_BREAKING = 8
+EXIT_FINDINGS = 16

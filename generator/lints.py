@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
@@ -23,11 +24,20 @@ def lint(fn: Lint) -> Lint:
     return fn
 
 
-def run_lints(spec: Spec) -> list[Problem]:
+def run_lints(spec: Spec, tolerate_errors: bool = False) -> list[Problem]:
+    """Every finding of every lint. With `tolerate_errors` (the schema already rejected part of
+    the document), a lint that fails on a value the schema refused is skipped instead of
+    raising: it was looking at a node that is not a valid spec."""
     waived = {(fn, e.rule) for e in spec.exceptions for fn in e.applies_to}
     problems: list[Problem] = []
     for check in LINTS:
-        for p in check(spec):
+        try:
+            found = list(check(spec))
+        except Exception:
+            if not tolerate_errors:
+                raise
+            continue
+        for p in found:
             subject = p.path[1] if len(p.path) > 1 and p.path[0] == "functions" else None
             fn_name = spec.functions[subject].name if isinstance(subject, int) else None
             if (fn_name, p.rule) not in waived:
@@ -291,7 +301,7 @@ def error_channel(spec: Spec) -> Iterator[Problem]:
                            f"return value {ch.sentinel}, and the spec has no way to tell a "
                            "failure from that result: no `last_error_detail` role and no "
                            "error_channel code or detail function", fn.location,
-                           _fpath(spec, fn, "errors"),
+                           _fpath(spec, fn, "error_channel" if _own_channel(spec, fn) else "errors"),
                            "give a function `role: last_error_detail`, or set "
                            "error_channel.code / error_channel.detail")
         if ch.kind in ("status", "sentinel", "out_param"):
@@ -430,15 +440,18 @@ def types_and_targets(spec: Spec) -> Iterator[Problem]:
             yield _problem("LINT-duplicate-name", f"type {t.name!r} is declared twice",
                            t.location, (*path, "name"), "remove one declaration")
         seen.add(t.name)
-        needs = {"enum": "values", "struct": "fields", "callback": "returns"}[t.kind]
+        needs = {"enum": "values", "struct": "fields", "callback": "returns",
+                 "alias": "aliased"}[t.kind]
         if not getattr(t, needs):
+            needs = "type" if needs == "aliased" else needs
             yield _problem("LINT-type-shape", f"type {t.name} of kind {t.kind} needs `{needs}:`",
                            t.location, path, f"add {needs}, or change the kind")
-        for other in ("values", "fields", "returns", "params"):
+        for other in ("values", "fields", "returns", "params", "aliased"):
             if other != needs and getattr(t, other) and not (t.kind == "callback" and
                                                              other == "params"):
+                key = "type" if other == "aliased" else other
                 yield _problem("LINT-type-shape", f"type {t.name} of kind {t.kind} cannot have "
-                               f"`{other}:`", t.location, (*path, other), f"remove {other}")
+                               f"`{key}:`", t.location, (*path, key), f"remove {key}")
         for ctype in [*(f.ctype for f in t.fields), *t.params,
                       *([t.returns] if t.returns else [])]:
             if not _known_type(spec, ctype):
@@ -457,6 +470,16 @@ def types_and_targets(spec: Spec) -> Iterator[Problem]:
                        "but other codes have them", first.location,
                        ("errors", "codes", codes.index(first)),
                        "the HTTP extension is all or nothing: give every code both fields")
+    for fn in spec.functions:
+        for p in fn.params:
+            if p.fixed is None:
+                continue
+            decl = spec.type_decl(p.ctype.base)
+            if decl is None or p.fixed not in {k.name for k in decl.constants}:
+                yield _problem("LINT-dangling-reference", f"{fn.name}.{p.name}: fixed names "
+                               f"{p.fixed!r}, which is not a constant of {p.ctype.base}",
+                               p.location, _ppath(spec, fn, p, "fixed"),
+                               f"declare it under the `constants:` of type {p.ctype.base}")
     yield from _python_target(spec)
 
 
@@ -473,17 +496,9 @@ def _python_target(spec: Spec) -> Iterator[Problem]:
                     f"a {p.direction} parameter of type {p.ctype.c}")
             yield _problem("LINT-target-unsupported", f"{fn.name}.{p.name}: the Python bindings "
                            f"cannot pass {what} yet", p.location, _ppath(spec, fn, p, "type"),
-                           "give it `fixed: CONSTANT` (a named constant of its type), or turn "
-                           "the Python target off (targets.python.enabled: false)")
-        for p in fn.params:
-            if p.fixed is None:
-                continue
-            decl = spec.type_decl(p.ctype.base)
-            if decl is None or p.fixed not in {k.name for k in decl.constants}:
-                yield _problem("LINT-dangling-reference", f"{fn.name}.{p.name}: fixed names "
-                               f"{p.fixed!r}, which is not a constant of {p.ctype.base}",
-                               p.location, _ppath(spec, fn, p, "fixed"),
-                               f"declare it under the `constants:` of type {p.ctype.base}")
+                           "declare `capacity:` for an out-buffer, give a callback `fixed: "
+                           "CONSTANT` (a named constant of its type), or turn the Python target "
+                           "off (targets.python.enabled: false)")
 
 
 def _range_fits(spec: Spec, fn: Function, p: Param) -> Iterator[Problem]:
@@ -568,12 +583,13 @@ def returns(spec: Spec) -> Iterator[Problem]:
                            "set returns.ownership: borrowed | transferred | static")
 
 
+# A number as C source writes it and as float() reads it the same way: no `nan`, `inf`,
+# digit separators (`1_0`), surrounding spaces or hexadecimal.
+_C_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return isinstance(text, str) and _C_NUMBER.fullmatch(text) is not None
 
 
 @lint
@@ -667,3 +683,11 @@ _KNOWN_RULES = (
 def _suggest(name: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, sorted(choices), n=1)
     return f"did you mean {close[0]!r}?" if close else "check the spelling"
+
+
+@lint
+def http_section(spec: Spec) -> Iterator[Problem]:
+    """References of the HTTP section (fed parameters, error keys, events, links), resolved
+    while the section was normalised."""
+    if spec.http is not None:
+        yield from spec.http.problems

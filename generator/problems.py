@@ -53,13 +53,16 @@ def format_path(path: Path) -> str:
     return out
 
 
+def _order(p: Problem) -> tuple[str, int, int, str]:
+    return (p.location.file, p.location.line, p.location.column, p.rule)
+
+
 class SpecError(Exception):
     """Raised once with every problem found; never carries a Python traceback to users."""
 
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems = sorted(
-            problems, key=lambda p: (p.location.file, p.location.line, p.location.column, p.rule)
-        )
+    def __init__(self, problems: Iterable[Problem], cascades: Iterable[Problem] = ()):
+        # Root causes first, in file order; then the problems they may have caused.
+        self.problems = sorted(problems, key=_order) + sorted(cascades, key=_order)
         super().__init__(f"{len(self.problems)} problem(s) in the spec")
 
     def render(self) -> str:

@@ -6,17 +6,19 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import jinja2
 
-from generator import __version__
+from generator import __version__, rust
+from generator.escape import FILTERS
+from generator.http.openapi import render_openapi
 from generator.lock.state import LockState
 from generator.model import Spec, Targets
+from generator.problems import Location, Problem, SpecError
 
 REGENERATE = "ffispec generate"
 
@@ -27,15 +29,23 @@ class Artefact:
 
     path: Callable[[Targets], str]
     template: str | None
-    comment: str  # "c", "hash", "html", or "none" (JSON and other formats without comments)
+    comment: str  # "c", "hash", "rust", "html", or "none" (JSON and other formats without comments)
     static_source: str | None = None  # copied verbatim from the package instead of rendered
     # Whether a spec gets this artefact at all (its targets: a boundary, Python bindings).
     wanted: Callable[[Targets], bool] = lambda t: True
+    # Artefacts of an optional spec section (the HTTP service's OpenAPI document): the path the
+    # section names, or None when the spec has no such section; `path` is then unused.
+    section_path: Callable[[Spec], str | None] | None = None
+    renderer: Callable[[Spec], str] | None = None  # built as data (JSON) instead of a template
 
     def target(self, spec: Spec) -> str:
+        if self.section_path is not None:
+            return self.section_path(spec) or ""
         return self.path(_targets(spec))
 
     def applies(self, spec: Spec) -> bool:
+        if self.section_path is not None:
+            return self.section_path(spec) is not None
         return self.wanted(_targets(spec))
 
 
@@ -46,7 +56,7 @@ def _targets(spec: Spec) -> Targets:
 
 # The header is first: the lock document prints its sha256. Paths are relative to --root.
 ARTEFACTS: list[Artefact] = [
-    Artefact(lambda t: t.header_path, "worker_ffi.h.j2", "c"),
+    Artefact(lambda t: t.header_path, "header.h.j2", "c"),
     Artefact(lambda t: f"{t.cpp_dir}/ffi_impl.hpp", "ffi_impl.hpp.j2", "c",
              wanted=lambda t: t.boundary),
     Artefact(lambda t: f"{t.cpp_dir}/ffi_exports.cpp", "ffi_exports.cpp.j2", "c",
@@ -59,21 +69,11 @@ ARTEFACTS: list[Artefact] = [
              wanted=lambda t: t.python_package is not None and t.contract_first),
     Artefact(lambda t: t.lock_document, "locked.md.j2", "html"),
     Artefact(lambda t: t.schema_copy, None, "none", static_source="schema.json"),
+    *(Artefact(rust.crate_file(f), f"rust/{template}", comment, wanted=rust.wanted)
+      for f, template, comment in rust.FILES),
+    Artefact(lambda t: "", None, "none", renderer=render_openapi,
+             section_path=lambda s: s.http.openapi_path if s.http is not None else None),
 ]
-
-
-def _wrap(text: str, width: int = 92, prefix: str = "") -> str:
-    text = " ".join(str(text).split())
-    return "\n".join(textwrap.wrap(text, width, initial_indent=prefix, subsequent_indent=prefix,
-                                   break_long_words=False, break_on_hyphens=False))
-
-
-def _c_string(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _md_cell(text: object) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -98,9 +98,9 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters["wrap"] = _wrap
-    env.filters["c_string"] = _c_string
-    env.filters["md"] = _md_cell
+    env.filters.update(FILTERS)
+    env.filters["code_name"] = lambda key, spec: spec.errors.by_key(key).name
+    rust.add_filters(env.filters)
     return env
 
 
@@ -116,6 +116,8 @@ def banner(spec: Spec, style: str, regenerate: str = REGENERATE) -> str:
         return "/*\n" + "\n".join(f" * {line}" for line in lines) + "\n */\n"
     if style == "hash":
         return "\n".join(f"# {line}" for line in lines) + "\n"
+    if style == "rust":
+        return "\n".join(f"// {line}" for line in lines) + "\n"
     if style == "html":
         return "<!--\n" + "\n".join(lines) + "\n-->\n"
     return ""
@@ -125,17 +127,22 @@ def render_all(spec: Spec, extra_context: dict[str, object] | None = None,
                artefacts: list[Artefact] | None = None) -> dict[str, str]:
     """Path (relative to the project root) -> the exact text that belongs there."""
     env = environment()
+    rust_view = rust.RustView(spec)
     out: dict[str, str] = {}
     for art in artefacts if artefacts is not None else ARTEFACTS:
         if not art.applies(spec):
             continue
-        if art.static_source is not None:
+        target = art.target(spec)
+        if art.renderer is not None:
+            text = art.renderer(spec)
+        elif art.static_source is not None:
             text = resources.files("generator").joinpath(art.static_source).read_text("utf-8")
         else:
             assert art.template is not None
-            body = env.get_template(art.template).render(spec=spec, **(extra_context or {}))
+            body = env.get_template(art.template).render(spec=spec, rs=rust_view,
+                                                         **(extra_context or {}))
             text = banner(spec, art.comment) + body
-        out[art.target(spec)] = text
+        out[target] = text
     return out
 
 
@@ -158,9 +165,22 @@ def rendered_artefacts(spec: Spec, lock: LockState, header: str | None = None) -
     return {header_path: header_text, **render_all(spec, context, rest)}
 
 
+def inside_root(root: Path, relpath: str) -> Path:
+    """root/relpath, refused (SPEC-output-path) unless it is a relative path that stays inside
+    root once symbolic links are followed. The schema refuses such paths in a spec already;
+    this is the writer's own guard."""
+    target = root / relpath
+    if PurePath(relpath).is_absolute() or not target.resolve().is_relative_to(root.resolve()):
+        raise SpecError([Problem("SPEC-output-path", f"{relpath!r} is outside the project root "
+                                 f"{str(root)!r}; nothing was written", Location(relpath, 1, 1),
+                                 hint="output paths in the spec are relative to --root and stay "
+                                 "inside it")])
+    return target
+
+
 def write_if_changed(root: Path, relpath: str, text: str) -> bool:
     """Atomically replace root/relpath with text if it differs; return whether it changed."""
-    target = root / relpath
+    target = inside_root(root, relpath)
     data = text.encode("utf-8")
     try:
         if target.read_bytes() == data:
@@ -180,12 +200,20 @@ def write_if_changed(root: Path, relpath: str, text: str) -> bool:
     return True
 
 
+def write_all(root: Path, texts: dict[str, str]) -> list[str]:
+    """Write every changed file (all paths are checked before the first write); the paths
+    that changed."""
+    for rel in texts:
+        inside_root(root, rel)
+    return [rel for rel, text in texts.items() if write_if_changed(root, rel, text)]
+
+
 def stale_files(root: Path, rendered: dict[str, str]) -> list[str]:
     """Committed artefacts that differ from what the spec generates (or are missing)."""
     stale = []
     for rel, text in rendered.items():
         try:
-            if (root / rel).read_bytes() != text.encode("utf-8"):
+            if inside_root(root, rel).read_bytes() != text.encode("utf-8"):
                 stale.append(rel)
         except FileNotFoundError:
             stale.append(rel)

@@ -1,5 +1,6 @@
 """The generator's shape: no import cycles between its modules (counting imports inside
-functions, which only hide a cycle), one module of exit codes."""
+functions, which only hide a cycle; not imports for type annotations), one module of exit
+codes."""
 
 from __future__ import annotations
 
@@ -19,12 +20,28 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node that runs at import or call time: `if TYPE_CHECKING:` blocks are left out
+    (imports for annotations only cannot form a cycle at run time)."""
+    out: list[ast.AST] = []
+    work = [tree]
+    while work:
+        node = work.pop()
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and \
+                node.test.id == "TYPE_CHECKING":
+            work.extend(node.orelse)
+            continue
+        out.append(node)
+        work.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def _imports() -> dict[str, set[str]]:
     modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         deps: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]

@@ -151,6 +151,26 @@ def add_param(d: dict[str, Any]) -> None:
 def remove_param(d: dict[str, Any]) -> None:
     ps = fn(d, "cuda_inference_start")["params"]
     ps.remove(param(d, "cuda_inference_start", "seed"))
+    refeed(d, "cuda_inference_start.seed", None)
+
+
+def refeed(d: dict[str, Any], old: str, new: str | None) -> None:
+    """Follow a renamed (or removed) C parameter in the HTTP fields that feed it."""
+    for op in d.get("http", {}).get("operations", {}).values():
+        for fields in [op.get("request") or {}, *(e["data"] for e in (op.get("stream") or {})
+                                                   .get("events", {}).values()
+                                                   if isinstance(e["data"], dict))]:
+            for name, f in list(fields.items()):
+                if f.get("feeds") == old:
+                    if new is None:
+                        del fields[name]
+                    else:
+                        f["feeds"] = new
+
+
+def rename_seed(d: dict[str, Any]) -> None:
+    param(d, "cuda_inference_start", "seed")["name"] = "rng_seed"
+    refeed(d, "cuda_inference_start.seed", "cuda_inference_start.rng_seed")
 
 
 def F(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -245,8 +265,7 @@ CASES: list[tuple[str, Mutation | None, Mutation, str | None]] = [
     ("FN-param-removed", _NONE, remove_param, "FN-param-added"),
     ("FN-param-moved", _NONE, swap("cuda_inference_start", "max_tokens", "temperature"),
      "FN-param-moved"),
-    ("FN-param-renamed", _NONE, setp(P("cuda_inference_start", "seed"), "name", "rng_seed"),
-     "FN-param-renamed"),
+    ("FN-param-renamed", _NONE, rename_seed, "FN-param-renamed"),
     ("FN-param-type-changed", _NONE, setp(P("cuda_inference_start", "seed"), "type", "uint32_t"),
      "FN-param-type-changed"),
     ("FN-param-direction-changed", _NONE,
@@ -428,7 +447,9 @@ def test_rule_fires_on_its_change(tmp_path: Path, rule_id: str, before: Mutation
 
 
 def test_every_rule_has_a_case() -> None:
-    covered = {c[0] for c in CASES} | {"CONTRACT-unclassified"}
+    # The HTTP section's rules have their cases in tests/test_http_diff_rules.py.
+    covered = {c[0] for c in CASES} | {"CONTRACT-unclassified"} | {
+        r for r in RULES if r.startswith("HTTP-")}
     assert covered == set(RULES), f"rules without a case: {sorted(set(RULES) - covered)}"
     assert len(RULES) >= 25
 
@@ -465,7 +486,11 @@ def test_fingerprints_are_stable_and_distinct(tmp_path: Path) -> None:
     first = diff_views(*_pair(tmp_path, None, mutate))
     second = diff_views(*_pair(tmp_path, None, mutate))
     assert [c.fingerprint for c in first] == [c.fingerprint for c in second]
-    assert len({c.fingerprint for c in first}) == len(first) == 2
+    # Four: the HTTP field that feeds max_tokens narrows with the C range, and its default
+    # (`default: max`) follows.
+    assert len({c.fingerprint for c in first}) == len(first) == 4
+    assert {c.rule for c in first} >= {"FN-param-range-narrowed", "HTTP-request-narrowed",
+                                       "HTTP-request-default-changed"}
 
 
 def test_key_rename_is_not_reported_as_new_errors(tmp_path: Path) -> None:

@@ -19,6 +19,12 @@ from generator.spec import load_spec
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = "spec/worker_ffi.yaml"
 DATE = "2026-11-26"
+# The properties below hold for any version of the spec; the scratch project starts unlocked.
+VERSION = load_spec(ROOT / SPEC).interface.version
+_MAJOR, _MINOR, _PATCH = (int(x) for x in VERSION.split("."))
+NEXT_MINOR = f"{_MAJOR}.{_MINOR + 1}.0"
+NEXT_PATCH = f"{_MAJOR}.{_MINOR}.{_PATCH + 1}"
+NEXT_MAJOR = f"{_MAJOR + 1}.0.0"
 
 
 @pytest.fixture
@@ -65,7 +71,7 @@ def test_lock_writes_document_baseline_and_timeline(locked: Path,
     assert baseline["locations"]["lines"]["functions/cuda_init"] > 1
     assert f"`{BASELINE}` sha256 `{baseline['integrity']['baseline_sha256']}`" in doc
     timeline = (locked / TIMELINE).read_text()
-    assert f"FFI lock v1.0.0 achieved on {DATE}, spec sha256 {spec.sha256}" in timeline
+    assert f"FFI lock v{VERSION} achieved on {DATE}, spec sha256 {spec.sha256}" in timeline
     # The document is exactly what `generate` renders from the spec and the baseline.
     assert main(["check"]) == 0
     assert main(["generate"]) == 0
@@ -73,7 +79,7 @@ def test_lock_writes_document_baseline_and_timeline(locked: Path,
     # Locking again is a no-op, and the timeline line is not repeated.
     assert main(["lock"]) == 0
     assert "already locked" in capsys.readouterr().out
-    assert (locked / TIMELINE).read_text().count("FFI lock v1.0.0") == 1
+    assert (locked / TIMELINE).read_text().count(f"FFI lock v{VERSION}") == 1
 
 
 def test_lock_refuses_stale_artefacts(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,7 +114,7 @@ def test_gate_refuses_breaking_change_without_major_bump(
     assert main(["check"]) == 8
     out = capsys.readouterr().out
     assert "FN-param-nullable-tightened cuda_inference_next_token.token_index" in out
-    assert "set interface.version to 2.0.0" in out and "ffispec lock" in out
+    assert f"set interface.version to {NEXT_MAJOR}" in out and "ffispec lock" in out
     assert f"now {SPEC}:" in out and f"locked at {SPEC}:" in out
 
 
@@ -120,19 +126,19 @@ def test_gate_compatible_only_needs_minor_and_then_relocks(
     assert main(["generate"]) == 0
     capsys.readouterr()
     assert main(["check"]) == 4
-    assert "minor version bump: set interface.version to 1.1.0" in capsys.readouterr().out
+    assert f"minor version bump: set interface.version to {NEXT_MINOR}" in capsys.readouterr().out
     assert main(["lock"]) == 4  # lock applies the same rule
     capsys.readouterr()
-    edit_spec(locked, "  version: 1.0.0\n", "  version: 1.1.0\n")
+    edit_spec(locked, f"  version: {VERSION}\n", f"  version: {NEXT_MINOR}\n")
     assert main(["generate"]) == 0
     assert main(["check"]) == 0
     assert "not locked yet" in capsys.readouterr().out
     assert main(["lock", "--date", "2026-12-01"]) == 0
     doc = (locked / DOCUMENT).read_text()
-    assert "| Previous lock | 1.0.0 of 2026-11-26" in doc
+    assert f"| Previous lock | {VERSION} of 2026-11-26" in doc
     assert "compatible: FN-param-nullable-relaxed cuda_load_model.ctx" in doc
     assert main(["check"]) == 0 and main(["verify-lock"]) == 0
-    assert (locked / TIMELINE).read_text().count("FFI lock v1.1.0 achieved on 2026-12-01") == 1
+    assert (locked / TIMELINE).read_text().count(f"FFI lock v{NEXT_MINOR} achieved on 2026-12-01") == 1
 
 
 def test_amend_replaces_an_unpublished_lock(locked: Path,
@@ -226,7 +232,7 @@ def test_baseline_that_is_not_json_is_reported_with_its_line(locked: Path) -> No
 
 def test_hand_edited_document_is_detected(locked: Path) -> None:
     doc = locked / DOCUMENT
-    doc.write_text(doc.read_text().replace("| Version | 1.0.0 |", "| Version | 1.0.1 |"))
+    doc.write_text(doc.read_text().replace(f"| Version | {VERSION} |", f"| Version | {NEXT_PATCH} |"))
     result = run("verify-lock", cwd=locked)
     assert result.returncode == 4
     assert "FAIL  document" in result.stdout and "edited by hand" in result.stdout

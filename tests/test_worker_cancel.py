@@ -16,6 +16,7 @@ import pytest
 
 import worker_ffi
 from conformance import models
+from worker.contract import Contract
 from worker.jobs import Job  # noqa: E402
 from worker.sse import TERMINAL_EVENTS, parse_events  # noqa: E402
 from worker.testing import WorkerUnderTest, execute, worker_under_test  # noqa: E402
@@ -187,8 +188,10 @@ def test_second_job_while_busy_gets_503_and_the_first_is_undisturbed(w: WorkerUn
         s = OpenStream(c, "first")
         s.next()
         r = c.post("/execute", json={**LONG, "job_id": "second"})
-        assert r.status_code == 503
+        busy = Contract.load().errors["WORKER_BUSY"]
+        assert r.status_code == busy.status == 503
         assert r.json()["retriable"] is True and r.json()["code"] == "WORKER_BUSY"
+        assert r.headers["Retry-After"] == str(Contract.load().retry_after_seconds)
         assert c.get("/health").json()["busy"] is True
         # bad input of every kind while the job runs
         assert c.post("/execute", content=b"{oops", headers={"content-type":
@@ -196,7 +199,7 @@ def test_second_job_while_busy_gets_503_and_the_first_is_undisturbed(w: WorkerUn
         assert c.post("/cancel", content=b"{oops", headers={"content-type":
                                                              "application/json"}).status_code == 400
         assert c.post("/cancel", json={"job_id": ""}).status_code == 400
-        assert c.post("/cancel", data={"job_id": "first"}).status_code == 400
+        assert c.post("/cancel", data={"job_id": "first"}).status_code == 415
         assert c.post("/execute", json={"job_id": "x", "prompt": "p",
                                         "max_tokens": 0}).status_code == 400
         for _ in range(10):

@@ -14,7 +14,7 @@ import pytest
 
 import worker_ffi
 from conformance import models
-from worker.app import MAX_BODY_BYTES  # noqa: E402
+from worker.contract import Contract
 from worker.testing import WorkerUnderTest, execute, worker_under_test  # noqa: E402
 
 
@@ -138,6 +138,8 @@ def test_inference_failure_mid_stream_is_one_error_event(model_dir: Path) -> Non
     assert baseline_ok
 
 
+CONTRACT = Contract.load()
+MAX_BODY_BYTES = CONTRACT.max_body_bytes
 GOOD = {"job_id": "bad-input", "prompt": "Hello", "max_tokens": 4}
 BAD_REQUESTS = {
     "malformed json": ({"content": b'{"job_id": "x",', "headers": {"content-type":
@@ -147,11 +149,12 @@ BAD_REQUESTS = {
     "not utf-8": ({"content": b'{"job_id":"\xff"}', "headers": {"content-type":
                                                                  "application/json"}}, "body"),
     "wrong content type": ({"content": b'{"job_id":"x","prompt":"p"}',
-                            "headers": {"content-type": "text/plain"}}, "content-type"),
-    "no content type": ({"content": b'{"job_id":"x","prompt":"p"}'}, "content-type"),
-    "oversize": ({"json": {**GOOD, "prompt": "x" * (MAX_BODY_BYTES + 1)}}, "body"),
-    "oversize chunked": ({"content": iter([b'{"prompt":"', b"x" * (MAX_BODY_BYTES + 1), b'"}']),
-                          "headers": {"content-type": "application/json"}}, "body"),
+                            "headers": {"content-type": "text/plain"}}, "UNSUPPORTED_MEDIA_TYPE"),
+    "no content type": ({"content": b'{"job_id":"x","prompt":"p"}'}, "UNSUPPORTED_MEDIA_TYPE"),
+    "oversize": ({"json": {**GOOD, "prompt": "x" * (MAX_BODY_BYTES + 1)}}, "REQUEST_TOO_LARGE"),
+    # A list stands for a chunked body (a fresh iterator per request: one is consumed once).
+    "oversize chunked": ({"content": [b'{"prompt":"', b"x" * (MAX_BODY_BYTES + 1), b'"}'],
+                          "headers": {"content-type": "application/json"}}, "REQUEST_TOO_LARGE"),
     "array body": ({"json": [GOOD]}, "body"),
     "missing job_id": ({"json": {"prompt": "p"}}, "job_id"),
     "missing prompt": ({"json": {"job_id": "x"}}, "prompt"),
@@ -164,18 +167,29 @@ BAD_REQUESTS = {
 
 BAD_CASES = [("/execute", case) for case in sorted(BAD_REQUESTS)] + [
     ("/cancel", case) for case, (_, field) in sorted(BAD_REQUESTS.items())
-    if field in {"body", "content-type", "job_id"}
+    if field in {"body", "job_id"} or field in CONTRACT.errors
 ]
 
 
 @pytest.mark.parametrize(("path", "case"), BAD_CASES)
-def test_bad_input_gets_400_naming_the_field(client: httpx.Client, path: str, case: str) -> None:
+def test_bad_input_gets_an_error_from_the_tables(client: httpx.Client, path: str,
+                                                 case: str) -> None:
+    """A field error is 400 INVALID_PARAMETER (the contract's code) naming the field; a body
+    that cannot be read is the service table's 413 or 415."""
     kwargs, field = BAD_REQUESTS[case]
     if path == "/cancel" and case == "missing job_id":
         kwargs = {"json": {}}
+    if isinstance(kwargs.get("content"), list):
+        kwargs = {**kwargs, "content": iter(kwargs["content"])}
     r = client.post(path, **kwargs)
-    assert r.status_code == 400, r.text
     body = r.json()
+    if field in CONTRACT.errors:
+        entry = CONTRACT.errors[field]
+        assert (r.status_code, body["code"], body["message"], body["retriable"]) == (
+            entry.status, field, entry.message, False), r.text
+        assert r.status_code in (413, 415)
+        return
+    assert r.status_code == 400, r.text
     invalid = worker_ffi.ERRORS["INVALID_PARAMETER"]
     assert (body["code"], body["message"], body["retriable"]) == (
         invalid.key, invalid.message, False)

@@ -1,8 +1,10 @@
-"""The HTTP surface: POST /execute (SSE), POST /cancel, GET /health.
+"""The HTTP surface: POST /execute (SSE), POST /cancel, GET /health, GET /openapi.json.
 
-Bad input never reaches the runner: bodies are size-limited, must be JSON objects sent as
-``application/json`` and pass :mod:`worker.validation`; failures answer 400 with one entry per
-failing field and leave a running job untouched.
+Bad input never reaches the runner: bodies are size-limited (413), must be sent as
+``application/json`` (415), must be JSON objects and pass the generated contract's request
+rules (400, one entry per failing field); failures leave a running job untouched. Every error
+answer, 404 and 405 included, is a JSON body from a generated error table; an unexpected
+failure answers the table's UNKNOWN without a stack trace.
 """
 
 from __future__ import annotations
@@ -16,20 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from . import errors, sse
+from .contract import Contract, FieldError, RequestInvalid
 from .jobs import Item, Job, Runner
-from .validation import FieldError, RequestInvalid, parse_cancel, parse_execute
+from .validation import Validator
 
 log = logging.getLogger("worker.http")
-
-# A maximal prompt (32768 characters) is at most 192 KiB of JSON even when every character is
-# sent as a \uXXXX escape; 256 KiB leaves room for the other fields.
-MAX_BODY_BYTES = 256 * 1024
 
 
 @dataclass
@@ -44,34 +44,46 @@ class WorkerState:
     gpu_device: int
 
 
-async def _read_json(request: Request) -> Any:
-    """The decoded body, or raise RequestInvalid naming what is wrong with it."""
+class BodyRefused(Exception):
+    """The body cannot be read as a request: ``key`` names the service error to answer."""
+
+    def __init__(self, key: str, detail: str, field_errors: list[FieldError] | None = None):
+        super().__init__(detail)
+        self.key, self.detail, self.field_errors = key, detail, field_errors
+
+
+async def _read_json(request: Request, limit: int) -> Any:
+    """The decoded body, or raise BodyRefused naming what is wrong with it."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
-        raise RequestInvalid([FieldError(
-            "content-type", "media_type",
-            f"Content-Type must be application/json, got {media_type or 'none'!r}")])
-    too_large = RequestInvalid([FieldError(
-        "body", "size", f"the body must be at most {MAX_BODY_BYTES} bytes")])
+        raise BodyRefused("UNSUPPORTED_MEDIA_TYPE",
+                          f"Content-Type must be application/json, got {media_type or 'none'!r}")
+    too_large = BodyRefused("REQUEST_TOO_LARGE", f"the body must be at most {limit} bytes")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             raise too_large
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
-        problem = FieldError("body", "utf8", f"the body is not UTF-8: {exc}")
-        raise RequestInvalid([problem]) from exc
-    except ValueError as exc:
-        problem = FieldError("body", "json", f"the body is not valid JSON: {exc}")
-        raise RequestInvalid([problem]) from exc
+        raise _invalid_body("utf8", f"the body is not UTF-8: {exc.reason} at byte {exc.start}") \
+            from None
+    except RecursionError:
+        raise _invalid_body("depth", "the body nests too deeply") from None
+    except ValueError as exc:  # also integers beyond Python's digit limit
+        raise _invalid_body("json", f"the body is not valid JSON: {str(exc)[:200]}") from None
+
+
+def _invalid_body(constraint: str, message: str) -> BodyRefused:
+    return BodyRefused("INVALID_PARAMETER", "the request is invalid",
+                       [FieldError("body", constraint, message)])
 
 
 def _reject_constant(name: str) -> Any:
@@ -111,34 +123,52 @@ async def _events(job: Job, first: Item) -> AsyncIterator[bytes]:
             return
 
 
-def create_app(state: WorkerState) -> Starlette:
+def create_app(state: WorkerState, contract: Contract | None = None) -> Starlette:
+    """The service of ``state`` under ``contract`` (default: the generated document shipped
+    with the package)."""
+    contract = contract or Contract.load()
+    validator = Validator(contract)
+    answers = errors.Answers(contract)
+    limit = contract.max_body_bytes
     runner = state.runner
+
+    async def body_of(request: Request) -> Any:
+        try:
+            return await _read_json(request, limit)
+        except BodyRefused as exc:
+            if exc.field_errors:
+                raise RequestInvalid(exc.field_errors) from None
+            raise
 
     async def execute(request: Request) -> Response:
         try:
-            req = parse_execute(await _read_json(request))
+            req = validator.parse_execute(await body_of(request))
+        except BodyRefused as exc:
+            return answers.service(exc.key, exc.detail)
         except RequestInvalid as exc:
-            return errors.invalid_request(exc.errors)
-        except ClientDisconnect:
-            return Response(status_code=400)
+            return answers.invalid(exc.errors)
+        except ClientDisconnect:  # nobody reads this answer; it is logged as any other
+            return answers.service("INVALID_PARAMETER", "the client disconnected mid-body")
         job = runner.submit(req, asyncio.get_running_loop())
         if job is None:
-            return errors.busy_response()
+            return answers.service("WORKER_BUSY", "a job is running on this worker (batch size 1)")
         first = await job.queue.get()
         if first[0] == "start_failed":
             exc = first[1]
             log.warning("job %s: %s failed: key=%s detail=%s", req.job_id, exc.function, exc.key,
                         exc.detail)
-            return errors.response(exc.key, exc.detail)
+            return answers.native(exc.key, exc.detail)
         return EventStream(job, first)
 
     async def cancel(request: Request) -> Response:
         try:
-            job_id = parse_cancel(await _read_json(request))
+            job_id = validator.parse_cancel(await body_of(request))
+        except BodyRefused as exc:
+            return answers.service(exc.key, exc.detail)
         except RequestInvalid as exc:
-            return errors.invalid_request(exc.errors)
-        except ClientDisconnect:
-            return Response(status_code=400)
+            return answers.invalid(exc.errors)
+        except ClientDisconnect:  # nobody reads this answer; it is logged as any other
+            return answers.service("INVALID_PARAMETER", "the client disconnected mid-body")
         if runner.cancel(job_id):
             log.info("job %s: cancel requested", job_id)
         else:
@@ -148,6 +178,21 @@ def create_app(state: WorkerState) -> Starlette:
 
     async def health(request: Request) -> Response:
         return JSONResponse(health_report(state))
+
+    async def openapi(request: Request) -> Response:
+        return Response(contract.json_text, media_type="application/json")
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        key = answers.key_for_status(exc.status_code)  # NOT_FOUND, METHOD_NOT_ALLOWED
+        if key is None:
+            return answers.invalid([FieldError("request", "http", str(exc.detail)[:200])])
+        return answers.service(key, f"{request.method} {request.url.path}",
+                               headers=dict(exc.headers or {}))
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected failure answering %s %s", request.method, request.url.path)
+        return answers.native("UNKNOWN", "the worker failed unexpectedly; see its log")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -159,7 +204,9 @@ def create_app(state: WorkerState) -> Starlette:
             Route("/execute", execute, methods=["POST"]),
             Route("/cancel", cancel, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
         ],
+        exception_handlers={HTTPException: http_error, Exception: unexpected},
         lifespan=lifespan,
     )
 

@@ -1,9 +1,8 @@
-"""Error bodies and SSE error payloads, all derived from the generated table ``worker_ffi.ERRORS``.
-
-The key, message, retriable flag and HTTP status of every error come from the spec's error table
-through the bindings; this module only shapes them. The single exception is :data:`BUSY`: "a job
-is already running" is a property of this service, not of the C contract, so the table has no
-code for it (see the README's worker section).
+"""Error bodies and SSE error payloads, all from generated tables: the contract's error table
+(``worker_ffi.ERRORS``, for failures of the native calls) and the service error table of the
+HTTP contract (:mod:`worker.contract`: busy, too large, wrong media type, not found, method not
+allowed, invalid request). This module only shapes them; a retriable answer carries the
+contract's ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -14,19 +13,11 @@ from starlette.responses import JSONResponse
 
 import worker_ffi
 
-from .validation import FieldError
-
-# M0-W-1301: batch size 1, one job at a time. Not an FFI condition, hence not in ERRORS.
-BUSY: dict[str, Any] = {
-    "code": "WORKER_BUSY",
-    "message": "Another job is running; retry when it has finished",
-    "retriable": True,
-}
-BUSY_HTTP_STATUS = 503
+from .contract import Contract, FieldError
 
 
 def payload(key: str, detail: str | None = None) -> dict[str, Any]:
-    """``{code, message, retriable[, detail]}`` for the table entry ``key``."""
+    """``{code, message, retriable[, detail]}`` for the contract's table entry ``key``."""
     info = worker_ffi.ERRORS[key]
     body: dict[str, Any] = {"code": info.key, "message": info.message, "retriable": info.retriable}
     if detail:
@@ -39,22 +30,40 @@ def payload_for_exception(exc: worker_ffi.WorkerFfiError) -> dict[str, Any]:
     return payload(exc.key, exc.detail or None)
 
 
-def response(key: str, detail: str | None = None, **extra: Any) -> JSONResponse:
-    """A JSON error response whose status is the table's ``http_status`` for ``key``."""
-    body = payload(key, detail)
-    body.update(extra)
-    return JSONResponse(body, status_code=worker_ffi.ERRORS[key].http_status)
+class Answers:
+    """JSON error responses of one HTTP contract."""
 
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
 
-def invalid_request(
-    errors: list[FieldError], detail: str = "the request is invalid"
-) -> JSONResponse:
-    """400 INVALID_PARAMETER with one entry per failing field."""
-    return response("INVALID_PARAMETER", detail, errors=[e.as_dict() for e in errors])
+    def _json(self, body: dict[str, Any], status: int,
+              headers: dict[str, str] | None = None) -> JSONResponse:
+        headers = dict(headers or {})
+        retry = self.contract.retry_after_seconds
+        if body["retriable"] and retry is not None:
+            headers["Retry-After"] = str(retry)
+        return JSONResponse(body, status_code=status, headers=headers)
 
+    def key_for_status(self, status: int) -> str | None:
+        """The service error answered with ``status`` (Starlette's own 404 and 405)."""
+        return next((e.key for e in self.contract.errors.values()
+                     if e.status == status and not e.retriable), None)
 
-def busy_response() -> JSONResponse:
-    return JSONResponse(
-        {**BUSY, "detail": "a job is running on this worker (batch size 1)"},
-        status_code=BUSY_HTTP_STATUS,
-    )
+    def native(self, key: str, detail: str | None = None) -> JSONResponse:
+        """A failure of a native call: the contract table's status for ``key``."""
+        return self._json(payload(key, detail), worker_ffi.ERRORS[key].http_status)
+
+    def service(self, key: str, detail: str | None = None,
+                headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+        """An answer from the service error table."""
+        e = self.contract.errors[key]
+        body: dict[str, Any] = {"code": e.key, "message": e.message, "retriable": e.retriable}
+        if detail:
+            body["detail"] = detail
+        body.update(extra)
+        return self._json(body, e.status, headers)
+
+    def invalid(self, errors: list[FieldError],
+                detail: str = "the request is invalid") -> JSONResponse:
+        """INVALID_PARAMETER with one entry per failing field."""
+        return self.service("INVALID_PARAMETER", detail, errors=[e.as_dict() for e in errors])

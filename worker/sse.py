@@ -11,9 +11,11 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .contract import Contract
+
 MEDIA_TYPE = "text/event-stream"
-EVENT_NAMES = frozenset({"started", "token", "end", "error"})
-TERMINAL_EVENTS = frozenset({"end", "error"})
+# The event names of POST /execute and the ones that end its stream, from the generated contract.
+EVENT_NAMES, TERMINAL_EVENTS = Contract.load().stream_events("execute")
 
 
 def format_event(event: str, data: Mapping[str, Any]) -> bytes:

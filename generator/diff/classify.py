@@ -11,6 +11,7 @@ from generator.diff.differ import Change, Differ
 from generator.diff.functions import functions
 from generator.diff.rules import SEVERITIES
 from generator.diff.source import View
+from generator.http.diff import http
 
 # ------------------------------------------------------------------------------ entry
 
@@ -21,6 +22,7 @@ def diff_views(old: View, new: View) -> list[Change]:
     _handles(d)
     functions(d)
     _model_format(d)
+    http(d)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(d.changes, key=lambda c: (order[c.severity], c.symbol, c.rule, c.fingerprint))
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.http.rules import HTTP_RULES
+
 BREAKING, COMPATIBLE, DOCUMENTATION = "breaking", "compatible", "documentation"
 SEVERITIES = (BREAKING, COMPATIBLE, DOCUMENTATION)
 BUMP_FOR = {BREAKING: "major", COMPATIBLE: "minor", DOCUMENTATION: "patch"}
@@ -173,6 +175,7 @@ _RULES = [
          "a contract field changed that no rule classifies; treated as breaking until one does"),
 ]
 
+_RULES += [Rule(*r) for r in HTTP_RULES]  # the HTTP section's rules (generator.http)
 RULES: dict[str, Rule] = {r.id: r for r in _RULES}
 assert len(RULES) == len(_RULES), "duplicate rule ID"
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.lints import run_lints
-from generator.loader import RawSpec, load_raw, parse_text, validate_schema
+from generator.loader import RawSpec, load_raw, parse_text
 from generator.lock.state import BASELINE, BaselineError, read_baseline, view_of
 from generator.model import Spec
 from generator.normalise import normalise
-from generator.problems import Location, Problem, SpecError
+from generator.problems import SpecError
+from generator.spec import check_raw
 
 
 class SourceError(Exception):
@@ -173,21 +173,11 @@ def compact_lines(lines: Mapping[str, int]) -> dict[str, int]:
 
 def load_spec_with_lines(path: str | Path) -> tuple[Spec, Mapping[str, int]]:
     """Exactly `spec.load_spec` (schema, lints, every problem at once), keeping source lines."""
-    return _checked(load_raw(path), str(path))
+    return _checked(load_raw(path))
 
 
-def _checked(raw: RawSpec, name: str) -> tuple[Spec, Mapping[str, int]]:
-    problems = validate_schema(raw)
-    if problems:
-        raise SpecError(problems)
-    try:
-        spec = normalise(raw)
-    except ValueError as exc:
-        raise SpecError([Problem("SPEC-invalid-value", str(exc), Location(name, 1, 1))]) from None
-    problems = run_lints(spec)
-    if problems:
-        raise SpecError(problems)
-    return spec, SourceLines(raw)
+def _checked(raw: RawSpec) -> tuple[Spec, Mapping[str, int]]:
+    return check_raw(raw), SourceLines(raw)
 
 
 def _trusted(raw: RawSpec, name: str) -> tuple[Spec, Mapping[str, int]]:
@@ -196,7 +186,7 @@ def _trusted(raw: RawSpec, name: str) -> tuple[Spec, Mapping[str, int]]:
     try:
         return normalise(raw), SourceLines(raw)
     except Exception:  # noqa: BLE001 - any failure means the document is not schema-valid
-        return _checked(raw, name)
+        return _checked(raw)
 
 
 def spec_view(spec: Spec, lines: Mapping[str, int], label: str) -> View:

@@ -42,7 +42,13 @@ from generator.lock.state import (
 from generator.lock.verify import verify
 from generator.model import Spec
 from generator.problems import SpecError
-from generator.render import render_header, rendered_artefacts, stale_files, write_if_changed
+from generator.render import (
+    render_header,
+    rendered_artefacts,
+    stale_files,
+    write_all,
+    write_if_changed,
+)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -69,7 +75,7 @@ def register(sub: Any, add: Any) -> None:
                    help="print the rule catalogue (ID, severity, level, meaning) and exit")
     p = add("verify-lock", cmd_verify_lock, "check that the lock document, the baseline, the "
             "spec, the committed header and (with --lib) a built library agree on the contract")
-    p.add_argument("--lib", metavar="PATH", help="a built libworker_ffi shared library")
+    p.add_argument("--lib", metavar="PATH", help="a built shared library of the contract")
 
 
 def _err(message: str) -> None:
@@ -224,7 +230,7 @@ def _write_lock(root: Path, spec: Spec, new: View, lines: Mapping[str, int], dat
     artefacts = rendered_artefacts(spec, state_from_baseline(spec, baseline), header)
     document = artefacts[DOCUMENT]
     doc_sha = hashlib.sha256(document.encode("utf-8")).hexdigest()
-    written = [rel for rel, text in artefacts.items() if write_if_changed(root, rel, text)]
+    written = write_all(root, artefacts)
     if write_if_changed(root, BASELINE, dump_baseline(body, doc_sha)):
         written.append(BASELINE)
     line = (f"- FFI lock v{spec.interface.version} achieved on {date}, spec sha256 "
@@ -247,7 +253,7 @@ def _append_timeline(root: Path, line: str) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        text = ("# Master timeline\n\nMilestones of the worker FFI, one per line, newest last. "
+        text = ("# Master timeline\n\nMilestones of the contract, one per line, newest last. "
                 "`ffispec lock` appends the lock lines.\n\n")
     if line in text:
         return

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.model import Spec
-from generator.normalise import canonical, canonical_json, strip_docs
+from generator.normalise import canonical, canonical_json, hashed_contract
 
 BASELINE = "coordination/ffi.lock.json"
 DOCUMENT = "coordination/FFI_INTERFACE_LOCKED.md"
@@ -145,7 +145,7 @@ def parse_baseline(text: str, name: str = BASELINE) -> dict[str, Any]:
             f"{name}:{_line_of(text, 'baseline_sha256')}: the lock baseline was edited by hand "
             f"or corrupted: its content hashes to {actual[:16]}, but its seal says "
             f"{str(recorded)[:16]}; {RESTORE_HINT}")
-    hash_now = digest(strip_docs(data["contract"]))
+    hash_now = digest(hashed_contract(data["contract"]))
     if hash_now != data["lock"]["contract_hash"]:
         raise BaselineError(
             f"{name}:{_line_of(text, 'contract_hash')}: the locked contract hashes to "

@@ -113,12 +113,13 @@ def tiny_weights() -> tuple[np.ndarray, np.ndarray, list[str], int]:
 
 def write_model(path: Path, emb: np.ndarray, out: np.ndarray, tokens: list[str], eos: int, *,
                 arch: str = ARCH, tensors: tuple[str, ...] = ("token_embd.weight", "output.weight"),
-                out_shape: tuple[int, int] | None = None) -> None:
+                out_shape: tuple[int, int] | None = None,
+                context_length: int = CONTEXT_LENGTH) -> None:
     import gguf  # imported here so that the oracle below works without the package
 
     writer = gguf.GGUFWriter(str(path), arch)
     writer.add_uint32(f"{ARCH}.embedding_length", int(emb.shape[1]))
-    writer.add_uint32(f"{ARCH}.context_length", CONTEXT_LENGTH)
+    writer.add_uint32(f"{ARCH}.context_length", context_length)
     writer.add_string("tokenizer.ggml.model", TOKENIZER)
     writer.add_token_list(tokens)
     writer.add_uint32("tokenizer.ggml.eos_token_id", eos)

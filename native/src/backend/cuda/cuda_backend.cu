@@ -28,6 +28,7 @@
 #include "backend/backend.hpp"
 #include "backend/cuda/staging.hpp"
 #include "core/error.hpp"
+#include "core/model_file.hpp"
 #include "worker_ffi.h"
 
 namespace worker::backend {
@@ -319,10 +320,17 @@ class CudaDevice final : public Device {
     staging().upload(dst, src, bytes);
   }
 
-  void upload_file(void* dst, int fd, std::uint64_t offset, const void* mapped, std::size_t bytes) override {
-    // pread into the pinned buffers: the mapping's pages are never faulted in, so unmapping
-    // the file afterwards costs nothing (a 1 GiB mapping takes tens of ms to tear down).
-    if (copied_directly(dst, mapped, bytes)) return;
+  void upload_file(void* dst, int fd, std::uint64_t offset, std::size_t bytes) override {
+    if (bytes < kDirectUploadLimit) {
+      // Small tensors: one pread into pageable memory and one copy (see copied_directly).
+      std::vector<unsigned char> host(bytes);
+      std::string why;
+      if (!core::read_exact(fd, host.data(), bytes, offset, why)) throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, why);
+      copied_directly(dst, host.data(), bytes);
+      return;
+    }
+    (void)copied_directly(dst, nullptr, bytes);  // checks the device; false for this size
+    // pread straight into the pinned staging buffers: no mapping, no pageable bounce.
     std::lock_guard<std::mutex> lock(staging_mutex_);
     staging().upload_file(dst, fd, offset, bytes);
   }

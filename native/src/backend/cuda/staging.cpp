@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/model_file.hpp"
 #include "worker_ffi.h"
 
 namespace worker::backend {
@@ -149,19 +150,7 @@ void StagingUploader::upload(void* dst, const void* src, std::size_t bytes) {
 
 void StagingUploader::upload_file(void* dst, int fd, std::uint64_t offset, std::size_t bytes) {
   run(dst, bytes, [fd, offset](std::size_t at, std::size_t len, void* out, std::string& why) {
-    auto* cursor = static_cast<unsigned char*>(out);
-    std::size_t done = 0;
-    while (done < len) {
-      const ssize_t got = ::pread(fd, cursor + done, len - done, static_cast<off_t>(offset + at + done));
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) {
-        why = got == 0 ? "the model file ended early (truncated while loading?)"
-                       : "reading the model file: " + std::string(std::strerror(errno));
-        return false;
-      }
-      done += static_cast<std::size_t>(got);
-    }
-    return true;
+    return core::read_exact(fd, out, len, offset + at, why);
   });
 }
 
