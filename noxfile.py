@@ -159,6 +159,19 @@ def conformance(session: nox.Session) -> None:
                 "--junitxml", "reports/conformance.xml", *session.posargs)
 
 
+@nox.session(tags=["ci"])
+def conformance_sqlite(session: nox.Session) -> None:
+    """The same conformance core against the system libsqlite3, from the SQLite example's spec
+    and the SQLite plug-in (an in-memory database, a statement with two parameters)."""
+    if not Path("/usr/include/sqlite3.h").is_file():
+        session.run("apt-get", "update", "-q", external=True)
+        session.run("apt-get", "install", "-y", "-q", "libsqlite3-dev", external=True)
+    _install(session, "test", package=False)
+    session.install(*GENERATOR_DEPS)
+    session.run("pytest", "conformance", "--spec", f"{SQLITE_EXAMPLE}/spec/sqlite3.yaml",
+                "--hypothesis-profile", "ci", "--report-dir", "reports/sqlite", *session.posargs)
+
+
 @nox.session
 def conformance_seeds(session: nox.Session) -> None:
     """The suite 20 times under the `dev` profile, each with a random seed, against the host
@@ -228,6 +241,9 @@ def mutants(session: nox.Session) -> None:
     _install(session, "test", package=False)
     session.install(*GENERATOR_DEPS)
     session.run("python", "-m", "conformance.mutants", *session.posargs)
+    # Wrapper mutants of the system libsqlite3 (each forwards to the real library but one
+    # function): the same core must catch each, and pass the unchanged wrapper.
+    session.run("python", "-m", "conformance.plugins.sqlite3_subset.mutants")
 
 
 # One generated crate per spec: the worker's, and the SQLite example's (the system libsqlite3).

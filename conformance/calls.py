@@ -43,6 +43,7 @@ class _Out:
 
 
 OUT = _Out()  # allocate the out-parameter and poison it (the default)
+UNWRITTEN = "<unwritten>"  # an out-parameter still holding its poison
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,51 @@ class Outcome:
     code: int | None  # None when the function has no error channel or it was passed NULL
     outs: dict[str, Any]
     detail: str
+    success: frozenset[int] = frozenset({0})  # the codes that are not failures
 
     @property
     def ok(self) -> bool:
         if self.code is not None:
-            return self.code == 0
+            return self.code in self.success
         return self.detail == ""
+
+    @property
+    def handle(self) -> HandleRef | None:
+        """The handle a creator made: its result, or what it wrote through its out-handle."""
+        if isinstance(self.ret, HandleRef):
+            return self.ret
+        return next((v for v in self.outs.values() if isinstance(v, HandleRef)), None)
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A named constant the spec says to pass (`fixed: SQLITE_TRANSIENT`)."""
+
+    name: str
+    value: int
+
+
+def fixed_value(spec: Spec, p: Param) -> Fixed:
+    """The named constant a `fixed:` parameter always receives."""
+    decl = spec.type_decl(p.ctype.base) if hasattr(spec, "type_decl") else None
+    for c in getattr(decl, "constants", ()) if decl is not None else ():
+        if c.name == p.fixed:
+            return Fixed(c.name, c.value)
+    raise LookupError(f"{p.name}: fixed constant {p.fixed} is not declared by type {p.ctype.base}")
+
+
+def channel_kind(fn: Function) -> str:
+    """out_param | status | sentinel | none (the model's resolved error channel)."""
+    ch = getattr(fn, "channel", None)
+    if ch is not None and ch.kind != "none" and (fn.fallible or ch.kind == "out_param"):
+        return ch.kind  # a function that declares no error cannot report one
+    return "out_param" if fn.error_param is not None else "none"
+
+
+def success_codes(fn: Function) -> frozenset[int]:
+    ch = getattr(fn, "channel", None)
+    values = getattr(ch, "success_values", ()) if ch is not None else ()
+    return frozenset(values) or frozenset({0})
 
 
 def float32(x: float) -> float:
@@ -199,9 +239,10 @@ class Caller:
                 self.armed[fn.name] = handles
             else:
                 self.armed.pop(fn.name, None)
-        if fn.creates and isinstance(o.ret, HandleRef):
+        made = o.handle if fn.creates else None
+        if made is not None and made.value != 0:
             parent = next((v for v in kwargs.values() if isinstance(v, HandleRef)), None)
-            self.created.append((o.ret, parent))
+            self.created.append((made, parent))
         if fn.destroys:
             target = next((v for v in kwargs.values() if isinstance(v, HandleRef)), None)
             if target is not None:
@@ -240,6 +281,7 @@ class Caller:
         c_args, py_args, c_exprs, outs = [], [], [], {}
         c_pre: list[str] = []
         py_pre: list[str] = []
+        self._out_names: dict[str, str] = {}
         for p in fn.params:
             value = kwargs[p.name] if p.name in kwargs else self._default(fn, p, kwargs)
             cdata, py_expr, c_expr, c_decl, py_decl = self._marshal(fn, p, value, outs)
@@ -265,7 +307,16 @@ class Caller:
         read_outs = {name: reader() for name, reader in outs.items()}
         if fn.error_param is not None and fn.error_param.name in read_outs:
             code = read_outs.pop(fn.error_param.name)
-        outcome = Outcome(fn, ret, code, read_outs, detail)
+        if channel_kind(fn) == "status":
+            code = ret
+        for p in fn.params:  # an out-handle the call wrote becomes a handle the suite holds
+            value = read_outs.get(p.name)
+            if p.is_out_handle and value == 0:
+                read_outs[p.name] = None
+            elif p.is_out_handle and isinstance(value, int):
+                read_outs[p.name] = HandleRef(p.handle, self.ffi.cast(f"{p.handle}*", value),
+                                              self._out_names[p.name], value)
+        outcome = Outcome(fn, ret, code, read_outs, detail, success_codes(fn))
         if ret is not None or code is not None or detail:
             self.trace.note(f"observed: return {self._show(ret)}, code {self.code_key(code)}"
                             + (f", detail {detail!r}" if detail else ""))
@@ -278,9 +329,15 @@ class Caller:
             if p.len:
                 return Buf(256)
             return OUT
-        if any(q.len == p.name for q in fn.params):  # the capacity of a buffer argument
+        if any(q.len == p.name for q in fn.params):  # the capacity or length of a buffer argument
             buf = next(kwargs.get(q.name) for q in fn.params if q.len == p.name)
+            if isinstance(buf, bytes):
+                return len(buf)
             return buf.size if isinstance(buf, Buf) else 256
+        if getattr(p, "fixed", None):
+            return fixed_value(self.spec, p)
+        if p.nullable and p.is_pointer:
+            return NULL
         raise TypeError(f"{fn.name}: argument {p.name} is required")
 
     def _result_name(self, fn: Function) -> str | None:
@@ -296,6 +353,22 @@ class Caller:
         ct = p.ctype
         if value is NULL:
             return ffi.NULL, "ffi.NULL", "NULL", [], []
+        if isinstance(value, Fixed):
+            return (ffi.cast(ct.c, value.value), f'ffi.cast("{ct.c}", {value.value})', value.name, [], [])
+        if p.direction == "out" and ct.pointer and len(getattr(ct, "levels", (False,))) == 2:
+            target = ct.c[:-1].rstrip()  # the pointee type: `sqlite3*`, `const char*`
+            cell = ffi.new(f"{ct.c}")
+            cell[0] = ffi.cast(target, POISON_U64)
+            name = self.trace.fresh(_snake(p.handle) if p.handle else p.name)
+            self._out_names[p.name] = name
+
+            def read(cell=cell, target=target):
+                v = int(ffi.cast("uintptr_t", cell[0]))
+                return UNWRITTEN if v == POISON_U64 else v
+            outs[p.name] = read
+            return (cell, f"{name}_out", f"&{name}",
+                    [f"{target} {name} = ({target})(uintptr_t){POISON_U64:#x}ULL;"],
+                    [f'{name}_out = ffi.new("{ct.c}")'])
         if p.handle:
             if isinstance(value, Forged):
                 return (ffi.cast(f"{value.type}*", value.value),
@@ -324,10 +397,10 @@ class Caller:
         if ct.is_string:
             assert isinstance(value, bytes), (fn.name, p.name, value)
             return ffi.new("char[]", value), repr(value), _c_string(value), [], []
-        if ct.is_float:
+        if ct.is_float or (not ct.pointer and isinstance(value, float)):
             v = float(value)
             return v, _py_float(v), _c_float(v, ct.base), [], []
-        if ct.is_integer or ct.is_bool:
+        if ct.is_integer or ct.is_bool or (not ct.pointer and isinstance(value, int)):
             v = int(value)
             suffix = "ULL" if ct.base in ("uint64_t", "size_t") else ""
             c_expr = f"{v}{suffix}" if v != -(2**31) else "(-2147483647 - 1)"
@@ -344,7 +417,9 @@ class Caller:
             return HandleRef(fn.returns.handle, raw, name or "?",
                              int(self.ffi.cast("uintptr_t", raw)))
         if rt.is_string:
-            return None if raw == self.ffi.NULL else self.ffi.string(raw)
+            return None if raw == self.ffi.NULL else self.ffi.string(self.ffi.cast("char*", raw))
+        if rt.pointer:
+            return None if raw == self.ffi.NULL else int(self.ffi.cast("uintptr_t", raw))
         if rt.is_bool:
             return bool(raw)
         return int(raw)
@@ -358,27 +433,41 @@ class Caller:
     # ------------------------------------------------------------------ the checks
     def _check(self, fn: Function, kwargs: dict[str, Any], o: Outcome) -> None:
         ep = fn.error_param
+        kind = channel_kind(fn)
         passed_ec = ep is not None and kwargs.get(ep.name, OUT) is not NULL
-        if passed_ec:
-            if o.code is None:
-                raise self.violation(f"FN-{fn.name}-{ep.name}-written",
-                                     f"{fn.name} did not write {ep.name} (still poisoned)")
-            if o.code != 0 and self.code_key(o.code) not in fn.errors:
+        if passed_ec and o.code is None:
+            raise self.violation(f"FN-{fn.name}-{ep.name}-written",
+                                 f"{fn.name} did not write {ep.name} (still poisoned)")
+        if o.code is not None and (passed_ec or kind == "status"):
+            if not o.ok and self.code_key(o.code) not in fn.errors:
+                declared = [self.code_key(c) for c in sorted(o.success)] + list(fn.errors)
                 raise self.violation(f"FN-{fn.name}-errors",
                                      f"{fn.name} reported {self.code_key(o.code)} ({o.code}), "
-                                     f"not in its declared set {{OK, {', '.join(fn.errors)}}}")
+                                     f"not in its declared set {{{', '.join(declared)}}}")
             self.observe(fn.name, self.code_key(o.code))
-        elif ep is None and fn.fallible:
+        elif kind == "none" and fn.fallible:
             # No error channel: a failure shows as the on_error value plus a detail message.
             self.observe(fn.name, "OK" if o.detail == "" else fn.errors[0])
-        failed = (o.code != 0) if o.code is not None else (fn.fallible and o.detail != "")
+        failed = (not o.ok) if o.code is not None else (fn.fallible and o.detail != "")
         if failed:
+            for p in fn.params:  # what a failure leaves in an out-handle (`on_failure`)
+                if p.is_out_handle and p.name in o.outs and getattr(p, "on_failure", None):
+                    got = o.outs[p.name]
+                    if p.on_failure == "null" and got is not None:
+                        raise self.violation(f"FN-{fn.name}-{p.name}-written",
+                                             f"{fn.name} failed with {self.code_key(o.code)} but "
+                                             f"wrote {self._show(got)} to {p.name}; the spec says NULL")
+                    if p.on_failure == "valid" and not isinstance(got, HandleRef):
+                        raise self.violation(f"FN-{fn.name}-{p.name}-written",
+                                             f"{fn.name} failed with {self.code_key(o.code)} and "
+                                             f"wrote {got!r} to {p.name}; the spec says a handle "
+                                             "that must still be destroyed")
             expected = fn.returns.on_error
             if expected is not None and not _matches(o.ret, expected):
                 raise self.violation(f"FN-{fn.name}-returns",
                                      f"{fn.name} failed with {self.code_key(o.code)} but returned "
                                      f"{self._show(o.ret)}; the spec says {expected}")
-        if fn.fallible and o.code is not None and self.has_detail:
+        if fn.fallible and o.code is not None and self.has_detail and kind == "out_param":
             explains_false = fn.returns.false_means is not None and o.ret is False
             if o.code == 0 and o.detail != "" and not explains_false:
                 raise self.violation("SEM-last-error-detail",
@@ -397,12 +486,22 @@ class Caller:
             raise self.violation(f"FN-{fn.name}-returns",
                                  f"{fn.name} reported OK but returned NULL")
         allowed = {v.value for v in fn.returns.values}
-        if allowed and o.ret not in allowed:
+        if allowed and channel_kind(fn) != "status" and o.ret not in allowed:
             raise self.violation(f"FN-{fn.name}-returns",
                                  f"{fn.name} succeeded with result {self._show(o.ret)}, not one of "
                                  f"its declared values {sorted(allowed)}")
         for p in fn.params:
             if p.direction != "out" or p.is_error_out or p.name not in o.outs:
+                continue
+            if p.is_out_handle:
+                if o.outs[p.name] is UNWRITTEN and p.written in ("always", "on_success"):
+                    raise self.violation(f"FN-{fn.name}-{p.name}-written",
+                                         f"{fn.name} succeeded without writing {p.name}")
+                if o.outs[p.name] is None and not getattr(p, "null_means", None):
+                    raise self.violation(f"FN-{fn.name}-returns",
+                                         f"{fn.name} succeeded but wrote NULL to {p.name}")
+                continue
+            if p.ctype.pointer and len(getattr(p.ctype, "levels", (False,))) == 2:
                 continue
             promised = p.written == "always" or p.written == "on_success" or (
                 p.written == "when_true" and o.ret is True)

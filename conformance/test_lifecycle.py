@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from conformance import contract
-from conformance.calls import NULL, Caller, HandleRef
-from conformance.negatives import default_violation
+from conformance.calls import NULL, Caller, HandleRef, channel_kind
+from conformance.negatives import checked, default_violation
 from conformance.world import World, creatable, tree_order
 from generator.model import Function, Handle, Spec
 
@@ -40,7 +40,7 @@ def user_of(spec: Spec, h: Handle) -> Function | None:
     succeed on a live handle (with valid other arguments) and reject a destroyed one. Queries
     taking nothing but the handle are preferred: they change no state."""
     candidates = [f for f in spec.functions
-                  if f.has_error_channel and f.fallible and not f.destroys and not f.creates
+                  if channel_kind(f) in ("out_param", "status") and f.fallible and not f.destroys and not f.creates
                   and [p.handle for p in f.params if p.handle] == [h.name]
                   and f not in HOOKS.by_role.values()]
     pure = [f for f in candidates
@@ -102,41 +102,44 @@ def machine_for(caller: Caller, world: World) -> type[RuleBasedStateMachine]:
             if parent is not None:
                 handles[parent.type] = parent
             args = World(caller, world.plugin, handles=handles).valid_args(fn)
+            if parent is not None and not self.is_live(parent) and not CHECKED[parent.type]:
+                return _Dead(h.name)  # using a destroyed handle is undefined behaviour here
             o = caller.call(fn.name, **args)
             if parent is not None and not self.is_live(parent):
-                if o.ret is not None or (REJECT and caller.code_key(o.code) != REJECT) or o.code == 0:
+                if o.handle is not None or (REJECT and caller.code_key(o.code) != REJECT) or o.ok:
                     raise self.fail(f"HANDLE-{parent.type}-use-after-destroy",
                                            f"{fn.name} under destroyed {parent.name} gave "
                                            f"{caller.code_key(o.code)} / {o.ret!r}, expected "
                                            f"{REJECT or 'a failure'} and NULL")
                 return _Dead(h.name)
-            if o.ret is None or (o.code is not None and o.code != 0):
+            made = o.handle
+            if made is None or not o.ok:
                 raise self.fail(f"HANDLE-{h.name}-lifecycle", f"{fn.name} under a live parent "
                                 f"failed: {caller.code_key(o.code)} {o.detail}")
-            self.live[id(o.ret)] = o.ret
-            self.made.append(o.ret)
+            self.live[id(made)] = made
+            self.made.append(made)
             if parent is not None:
-                self.parent[id(o.ret)] = parent
-            return o.ret
+                self.parent[id(made)] = parent
+            return made
 
         def use(self, h: Any) -> None:
-            if isinstance(h, _Dead):
+            if isinstance(h, _Dead) or not self.is_live(h) and not CHECKED[h.type]:
                 return
             fn = USERS.get(h.type)
             if fn is None:
                 return
             args = World(caller, world.plugin, handles={**world.handles, h.type: h}).valid_args(fn)
             o = caller.call(fn.name, **args)
-            if self.is_live(h) and o.code != 0:
+            if self.is_live(h) and not o.ok:
                 raise self.fail(f"HANDLE-{h.type}-lifecycle",
                                 f"{fn.name} on live {h.name} gave {caller.code_key(o.code)}")
-            if not self.is_live(h) and (o.code == 0 or REJECT and caller.code_key(o.code) != REJECT):
+            if not self.is_live(h) and (o.ok or REJECT and caller.code_key(o.code) != REJECT):
                 raise self.fail(f"HANDLE-{h.type}-use-after-destroy",
                                 f"{fn.name} on destroyed {h.name} gave {caller.code_key(o.code)}")
 
         def destroy(self, h: Any) -> None:
-            if isinstance(h, _Dead):
-                return
+            if isinstance(h, _Dead) or not self.is_live(h) and not CHECKED[h.type]:
+                return  # a second destroy is undefined behaviour here: not exercised
             fn = SPEC.function(SPEC.handle(h.type).destroyed_by)
             before = count(live_hook)
             gone = [h, *self.descendants(h)] if self.is_live(h) else []
@@ -179,7 +182,7 @@ def machine_for(caller: Caller, world: World) -> type[RuleBasedStateMachine]:
             if fn is None:
                 return False
             args = World(caller, world.plugin, handles={**world.handles, h.type: h}).valid_args(fn)
-            return caller.call(fn.name, **args).code == 0
+            return caller.call(fn.name, **args).ok
 
         @rule(kind=st.sampled_from([h.name for h in TYPES]))
         def destroy_null(self, kind: str) -> None:
@@ -250,6 +253,10 @@ def machine_for(caller: Caller, world: World) -> type[RuleBasedStateMachine]:
 
 USERS = {h.name: f for h in TYPES if (f := user_of(SPEC, h)) is not None}
 CHILDREN = {h.name: [c for c in TYPES if c.parent == h.name] for h in TYPES}
+# Whether a destroyed or forged handle of the type is a checked rule (rejected with a code) or
+# a precondition (undefined behaviour: the machine then never passes a destroyed one).
+CHECKED = {h.name: all(checked(p) for f in SPEC.functions for p in f.params
+                       if p.handle == h.name and p.direction == "in") for h in TYPES}
 
 
 @pytest.mark.gpu

@@ -15,8 +15,9 @@ import pytest
 
 from conformance import contract
 from conformance.calls import Caller, HandleRef
-from conformance.test_threads import _NULL, _raw_call, hammer
-from conformance.world import World
+from conformance.negatives import cases_for
+from conformance.test_threads import _raw_call, hammer
+from conformance.world import World, creatable, tree_order
 from generator.model import Function
 
 SPEC = contract.load()
@@ -25,11 +26,14 @@ RETURNS = [f for f in SPEC.functions if f.returns.ctype.pointer and not f.return
            and f.returns.ownership in ("static", "borrowed")]
 STATIC = [f for f in RETURNS if f.returns.ownership == "static"]
 BORROWED = [f for f in RETURNS if f.returns.ownership == "borrowed"]
-# Calls other threads make meanwhile: every thread-safe function, failing (a NULL handle) and
-# succeeding, so thread-local state such as the error detail is written on those threads.
+# Thread-safe functions (the failing call that gives a borrowed detail something to say).
 DISTURBERS = [f for f in SPEC.functions if f.thread_safety.cls == "safe" and not f.creates
               and not f.destroys and not HOOKS.is_fault(f)]
 THREADS, ROUNDS = 4, 200
+CASES: dict[str, list] = {}
+for _c in cases_for(SPEC):
+    if _c.expect != "OK" and not isinstance(_c.value, str) and _c.value is not None:
+        CASES.setdefault(_c.fn, []).append(_c)
 
 pytestmark = [pytest.mark.isolated, pytest.mark.gpu]
 
@@ -51,24 +55,40 @@ def _read(caller: Caller, fn: Function, args: dict[str, Any]) -> tuple[Any, byte
     return ptr, (None if ptr == caller.ffi.NULL else caller.ffi.string(ptr))
 
 
-def _disturb(caller: Caller, world: World, avoid: set[str]) -> None:
-    """Many calls from other threads at once, none on a handle of a type in `avoid`."""
+def _plans(world: World) -> list[tuple[Function, dict[str, Any]]]:
+    """Calls one thread makes on its own handles: every function that takes only those (valid
+    arguments), and each checked rule broken once (a failure writes error state)."""
     plans = []
-    for f in DISTURBERS:
-        if not world.can_call(f) or any(p.handle in avoid for p in f.handle_params):
+    for f in SPEC.functions:
+        if f.creates or f.destroys or HOOKS.is_fault(f) or not world.can_call(f):
             continue
         ok = world.valid_args(f)
         plans.append((f, ok))
-        if f.handle_params:
-            plans.append((f, {**ok, f.handle_params[0].name: _NULL}))
+        for c in CASES.get(f.name, []):
+            plans.append((f, {**ok, c.param: c.value}))
+    return plans
+
+
+def _disturb(caller: Caller, world: World) -> None:
+    """Many calls from other threads at once, each thread on handles of its own."""
+    owned = []
+    for _ in range(THREADS):
+        own = World(caller, world.plugin)
+        for h in tree_order(SPEC):
+            if creatable(SPEC, h) and (h.parent is None or h.parent in own.handles):
+                own.handles[h.name] = own.create(h)
+        owned.append((own, _plans(own)))
 
     def body(i: int) -> None:
+        plans = owned[i][1]
         for k in range(ROUNDS):
             f, args = plans[(i + k) % len(plans)]
             _raw_call(caller, f, args)
 
-    if plans:
+    if any(plans for _, plans in owned):
         hammer(THREADS, body)
+    for own, _ in owned:
+        own.teardown()
 
 
 @pytest.mark.parametrize("fn", STATIC, ids=lambda f: f.name)
@@ -81,7 +101,7 @@ def test_static_result_is_stable_across_calls_and_threads(fn, caller, rules, wor
     ptr, text = _read(caller, fn, args)
     if text is None:
         pytest.skip(f"{fn.name} returned NULL for valid arguments (nothing to hold)")
-    _disturb(caller, world, set())
+    _disturb(caller, world)
     again, text2 = _read(caller, fn, args)
     held = caller.ffi.string(ptr)
     seen: list[tuple[Any, bytes | None]] = []
@@ -108,15 +128,26 @@ def test_borrowed_result_is_valid_for_its_window(fn, caller, rules, world):
     args = world.valid_args(fn)
     # Give the result something to say: the last call on this thread fails first (for an
     # error detail); any other borrowed text is whatever valid arguments return.
-    failing = next(((f, {**world.valid_args(f), f.handle_params[0].name: _NULL})
-                    for f in DISTURBERS if f.fallible and f.handle_params and world.can_call(f)), None)
-    if failing is not None:
-        _raw_call(caller, *failing)
+    related = {p.handle for p in fn.handle_params}
+    related |= {h.name for h in SPEC.handles if set(SPEC.ancestors(h.name)) & related} \
+        if hasattr(SPEC, "ancestors") else set()
+    failing = [(f, args) for f, args in _plans(world)
+               if args != world.valid_args(f) and (not related or {p.handle for p in f.handle_params} & related)]
+    if failing:
+        _raw_call(caller, *failing[0])
     ptr, text = _read(caller, fn, args)
     if text is None:
         pytest.skip(f"{fn.name} returned NULL for valid arguments (nothing to hold)")
-    _disturb(caller, world, {p.handle for p in fn.handle_params})
-    held = caller.ffi.string(ptr)  # still inside the window: no call on this thread since
+    # Inside the window: no call on this thread until the others are done; the text is read
+    # again and again while they run.
+    others = threading.Thread(target=_disturb, args=(caller, world))
+    others.start()
+    held = text
+    while others.is_alive() and held == text:
+        held = caller.ffi.string(ptr)
+    others.join()
+    if held == text:
+        held = caller.ffi.string(ptr)
     if held != text:
         raise caller.violation(rule, f"while other threads called into the library, the text "
                                f"{fn.name} returned on this thread changed from {text!r} to {held!r}")

@@ -58,10 +58,10 @@ def _create_chain(caller: Caller, world: World):
         if parent is not None:
             handles[parent.type] = parent
         o = caller.call(fn.name, **World(caller, world.plugin, handles=handles).valid_args(fn))
-        if o.ret is None or (o.code is not None and o.code != 0):
+        if o.handle is None or not o.ok:
             return created, (fn, o)
-        created.append(o.ret)
-        parent = o.ret
+        created.append(o.handle)
+        parent = o.handle
     return created, None
 
 
@@ -88,7 +88,7 @@ def test_nth_allocation_failure_is_declared_and_leak_free(caller, rules, world, 
     key = PLUGIN.allocation_failure_key
     if failed is not None:
         fn, o = failed
-        if o.ret is not None or o.code == 0 or (key and caller.code_key(o.code) != key):
+        if o.handle is not None or o.ok or (key and caller.code_key(o.code) != key):
             raise caller.violation("RES-fail-allocation", f"the failed allocation made {fn.name} give "
                                    f"{caller.code_key(o.code)} / {o.ret!r}, expected "
                                    f"{key or 'a declared failure'} / NULL")

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from conformance import contract
-from conformance.calls import Caller, HandleRef
+from conformance.calls import NULL, Caller, Fixed, HandleRef, channel_kind
+from conformance.world import is_capacity
 
 SPEC = contract.load()
 HOOKS = contract.hooks()
@@ -56,11 +57,16 @@ def _raw_call(caller: Caller, fn, args: dict[str, Any]):
         if p.is_error_out:
             cargs.append(ec)
         elif value is None and p.direction == "out":
-            cargs.append(ffi.NULL if p.nullable else ffi.new(f"{p.ctype.base}*"))
+            cargs.append(ffi.NULL if p.nullable else ffi.new(p.ctype.c))
+        elif value is None and is_capacity(fn, p):  # the length of the buffer it measures
+            buf = next(args.get(q.name) for q in fn.params if q.len == p.name)
+            cargs.append(len(buf) if isinstance(buf, bytes) else 256)
         elif isinstance(value, HandleRef):
             cargs.append(value.cdata)
-        elif value is _NULL:
+        elif value is _NULL or value is NULL:
             cargs.append(ffi.NULL)
+        elif isinstance(value, Fixed):
+            cargs.append(ffi.cast(p.ctype.c, value.value))
         else:
             cargs.append(value)
     ret = getattr(caller.lib, fn.name)(*cargs)
@@ -68,6 +74,8 @@ def _raw_call(caller: Caller, fn, args: dict[str, Any]):
         ret = None if ret == ffi.NULL else ffi.string(ret)
     elif fn.returns.handle or fn.returns.ctype.pointer:
         ret = ret != ffi.NULL
+    if channel_kind(fn) == "status":
+        return ret, ret
     return ret, (ec[0] if fn.has_error_channel else None)
 
 

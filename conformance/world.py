@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import contract
-from conformance.calls import OUT, Caller, Forged, HandleRef
+from conformance.calls import NULL, OUT, Caller, Forged, HandleRef, fixed_value
 from conformance.plugin import NotProvided, Plugin
 from generator.model import Function, Handle, Param, Spec
 
@@ -43,9 +43,9 @@ def tree_order(spec: Spec) -> list[Handle]:
 
 
 def creatable(spec: Spec, h: Handle) -> bool:
-    """The creator returns the handle (the form the suite drives)."""
+    """The creator returns the handle or writes it through an out-handle parameter."""
     fn = spec.function(h.created_by)
-    return fn.returns.handle == h.name
+    return fn.returns.handle == h.name or getattr(fn, "created_out", None) is not None
 
 
 @dataclass
@@ -78,13 +78,13 @@ class World:
     def create(self, h: Handle, **override: Any) -> HandleRef:
         fn = self.spec.function(h.created_by)
         o = self.caller.call(fn.name, **{**self.valid_args(fn), **override})
-        if o.ret is None:
+        if o.handle is None or not o.ok:
             reason = self.caller.library.unavailable
             if reason:
                 raise NoDevice(f"{reason}: {fn.name} gave {self.caller.code_key(o.code)}")
             raise self.caller.violation(f"FN-{fn.name}-returns", f"{fn.name} refused valid arguments "
                                         f"with {self.caller.code_key(o.code)}: {o.detail}")
-        return o.ret
+        return o.handle
 
     # ------------------------------------------------------------------ values
     def live(self, handle_type: str) -> HandleRef:
@@ -120,6 +120,10 @@ class World:
             return self.plugin.valid(fn, p, self)
         except NotProvided:
             pass
+        if getattr(p, "fixed", None):
+            return fixed_value(self.spec, p)
+        if p.is_pointer and p.nullable:
+            return NULL  # NULL is valid by the spec's own word
         return derived_value(p)
 
     def teardown(self) -> None:

@@ -43,11 +43,13 @@ def _host_library() -> Path | None:
 def _next_spec(root: Path) -> Path:
     data = yaml.safe_load((REPO / "spec/worker_ffi.yaml").read_text())
     added = yaml.safe_load((HERE / "spec_addition.yaml").read_text())
-    data["interface"]["version"] = "1.1.0"
+    major, minor, _ = (int(x) for x in data["interface"]["version"].split("."))
+    version = f"{major}.{minor + 1}.0"  # the next minor version of whatever the spec is at
+    data["interface"]["version"] = version
     data["groups"] += added["group"]
     data["handles"] += added["handle"]
-    data["functions"] += added["functions"]
-    data["changelog"].insert(0, {"version": "1.1.0", "date": "2026-12-01",
+    data["functions"] += [{**f, "since": version} for f in added["functions"]]
+    data["changelog"].insert(0, {"version": version, "date": "2026-12-01",
                                  "changes": ["New: the CudaTokenizer handle (cuda_tokenizer_open, "
                                              "cuda_tokenizer_close, cuda_tokenizer_piece_length)."]})
     (root / "spec").mkdir(parents=True)
