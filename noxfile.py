@@ -241,9 +241,6 @@ def mutants(session: nox.Session) -> None:
     _install(session, "test", package=False)
     session.install(*GENERATOR_DEPS)
     session.run("python", "-m", "conformance.mutants", *session.posargs)
-    # Wrapper mutants of the system libsqlite3 (each forwards to the real library but one
-    # function): the same core must catch each, and pass the unchanged wrapper.
-    session.run("python", "-m", "conformance.plugins.sqlite3_subset.mutants")
 
 
 # One generated crate per spec: the worker's, and the SQLite example's (the system libsqlite3).
