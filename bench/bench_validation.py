@@ -7,7 +7,8 @@ Same process, interleaved rounds, medians:
 
 1. Per call: ``bench/handwritten_validation.py`` (the worker's checks before the contract was
    generated, kept verbatim) and ``worker.validation.Validator`` over ``worker/openapi.json``
-   (JSON Schema), on a typical valid body and on a body where every field fails.
+   (JSON Schema), on a typical valid body, on a body where every field fails, and on a
+   /cancel body (the cancel path).
 2. Request handling: POST /execute of a small job (prompt "Hello", 8 tokens, greedy) on the
    tiny test model through a worker on 127.0.0.1, request sent to terminal event received.
 
@@ -60,14 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     generated = Validator(Contract.load())
-    pairs = {"valid": VALID, "invalid": INVALID}
+    # label -> (body, hand-written parser, contract parser); /cancel is on the cancel path.
+    pairs = {"valid": (VALID, handwritten.parse_execute, generated.parse_execute),
+             "invalid": (INVALID, handwritten.parse_execute, generated.parse_execute),
+             "cancel": ({"job_id": "bench-0001"}, handwritten.parse_cancel,
+                        generated.parse_cancel)}
     times: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.rounds):
-        for label, body in pairs.items():
-            times.setdefault(("handwritten", label), []).append(
-                per_call(handwritten.parse_execute, body, args.calls))
-            times.setdefault(("contract", label), []).append(
-                per_call(generated.parse_execute, body, args.calls))
+        for label, (body, old_fn, new_fn) in pairs.items():
+            times.setdefault(("handwritten", label), []).append(per_call(old_fn, body, args.calls))
+            times.setdefault(("contract", label), []).append(per_call(new_fn, body, args.calls))
     med = {k: statistics.median(v) for k, v in times.items()}
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -48,6 +48,7 @@ def _errors(prefix: str) -> dict[str, Any]:
         "codes": [{"name": f"{up}{n}", "value": v, "key": k, "message": m, "http_status": h,
                    "retriable": r, "doc": f"{m}."} for n, v, k, m, h, r in ERROR_CODES],
         "unrecognized_message": "Unrecognized error code",
+        "violation": "INVALID_PARAMETER",
     }
 
 

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from generator import __version__
 from generator.exitcodes import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, EXIT_SPEC
+from generator.loader import PROJECT_ROOT
 from generator.lock import cli as lockcli
 from generator.lock import gate
 from generator.lock.state import lock_state
 from generator.problems import SpecError
 from generator.render import rendered_artefacts, stale_files, write_all
-from generator.spec import DEFAULT_SPEC, load_spec
+from generator.spec import default_spec, load_spec
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -62,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, func: object, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--spec", default=DEFAULT_SPEC, help="the YAML spec (default: %(default)s)")
+        p.add_argument("--spec", default=None, help="the YAML spec (default: [tool.ffispec] spec "
+                       "of ./pyproject.toml, else the one spec in spec/)")
         p.add_argument("--root", default=".", help="project root the artefact paths are under")
         p.set_defaults(func=func)
         return p
@@ -81,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if hasattr(args, "spec") and args.spec is None:
+        args.spec = default_spec()
+    token = PROJECT_ROOT.set(getattr(args, "root", None))
     try:
         return int(args.func(args))
     except SpecError as exc:
@@ -93,3 +98,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    finally:
+        PROJECT_ROOT.reset(token)

@@ -301,7 +301,7 @@ def error_channel(spec: Spec) -> Iterator[Problem]:
                            f"return value {ch.sentinel}, and the spec has no way to tell a "
                            "failure from that result: no `last_error_detail` role and no "
                            "error_channel code or detail function", fn.location,
-                           _fpath(spec, fn, "errors"),
+                           _fpath(spec, fn, "error_channel" if _own_channel(spec, fn) else "errors"),
                            "give a function `role: last_error_detail`, or set "
                            "error_channel.code / error_channel.detail")
         if ch.kind in ("status", "sentinel", "out_param"):
@@ -440,15 +440,18 @@ def types_and_targets(spec: Spec) -> Iterator[Problem]:
             yield _problem("LINT-duplicate-name", f"type {t.name!r} is declared twice",
                            t.location, (*path, "name"), "remove one declaration")
         seen.add(t.name)
-        needs = {"enum": "values", "struct": "fields", "callback": "returns"}[t.kind]
+        needs = {"enum": "values", "struct": "fields", "callback": "returns",
+                 "alias": "aliased"}[t.kind]
         if not getattr(t, needs):
+            needs = "type" if needs == "aliased" else needs
             yield _problem("LINT-type-shape", f"type {t.name} of kind {t.kind} needs `{needs}:`",
                            t.location, path, f"add {needs}, or change the kind")
-        for other in ("values", "fields", "returns", "params"):
+        for other in ("values", "fields", "returns", "params", "aliased"):
             if other != needs and getattr(t, other) and not (t.kind == "callback" and
                                                              other == "params"):
+                key = "type" if other == "aliased" else other
                 yield _problem("LINT-type-shape", f"type {t.name} of kind {t.kind} cannot have "
-                               f"`{other}:`", t.location, (*path, other), f"remove {other}")
+                               f"`{key}:`", t.location, (*path, key), f"remove {key}")
         for ctype in [*(f.ctype for f in t.fields), *t.params,
                       *([t.returns] if t.returns else [])]:
             if not _known_type(spec, ctype):
@@ -467,6 +470,16 @@ def types_and_targets(spec: Spec) -> Iterator[Problem]:
                        "but other codes have them", first.location,
                        ("errors", "codes", codes.index(first)),
                        "the HTTP extension is all or nothing: give every code both fields")
+    for fn in spec.functions:
+        for p in fn.params:
+            if p.fixed is None:
+                continue
+            decl = spec.type_decl(p.ctype.base)
+            if decl is None or p.fixed not in {k.name for k in decl.constants}:
+                yield _problem("LINT-dangling-reference", f"{fn.name}.{p.name}: fixed names "
+                               f"{p.fixed!r}, which is not a constant of {p.ctype.base}",
+                               p.location, _ppath(spec, fn, p, "fixed"),
+                               f"declare it under the `constants:` of type {p.ctype.base}")
     yield from _python_target(spec)
 
 
@@ -483,17 +496,9 @@ def _python_target(spec: Spec) -> Iterator[Problem]:
                     f"a {p.direction} parameter of type {p.ctype.c}")
             yield _problem("LINT-target-unsupported", f"{fn.name}.{p.name}: the Python bindings "
                            f"cannot pass {what} yet", p.location, _ppath(spec, fn, p, "type"),
-                           "give it `fixed: CONSTANT` (a named constant of its type), or turn "
-                           "the Python target off (targets.python.enabled: false)")
-        for p in fn.params:
-            if p.fixed is None:
-                continue
-            decl = spec.type_decl(p.ctype.base)
-            if decl is None or p.fixed not in {k.name for k in decl.constants}:
-                yield _problem("LINT-dangling-reference", f"{fn.name}.{p.name}: fixed names "
-                               f"{p.fixed!r}, which is not a constant of {p.ctype.base}",
-                               p.location, _ppath(spec, fn, p, "fixed"),
-                               f"declare it under the `constants:` of type {p.ctype.base}")
+                           "declare `capacity:` for an out-buffer, give a callback `fixed: "
+                           "CONSTANT` (a named constant of its type), or turn the Python target "
+                           "off (targets.python.enabled: false)")
 
 
 def _range_fits(spec: Spec, fn: Function, p: Param) -> Iterator[Problem]:

@@ -3,6 +3,7 @@ against spec/schema.json. Every problem is collected; nothing is reported as a t
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import difflib
 import hashlib
@@ -27,6 +28,21 @@ if TYPE_CHECKING:
     import jsonschema
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The project root of the running command (`--root`): generated files name the spec relative
+# to it, so they do not depend on the directory the command was started from.
+PROJECT_ROOT: contextvars.ContextVar[str | None] = contextvars.ContextVar("root", default=None)
+
+
+def display_path(file: str) -> str:
+    """`file` relative to the project root when it lies inside it, else as given."""
+    root = PROJECT_ROOT.get()
+    if root is None:
+        return file
+    try:
+        rel = os.path.relpath(os.path.abspath(file), os.path.abspath(root))
+    except ValueError:
+        return file
+    return file if rel.startswith("..") else rel.replace(os.sep, "/")
 
 
 @dataclass(frozen=True)
@@ -93,7 +109,7 @@ def parse_text(text: str, name: str) -> RawSpec:
         raise SpecError(builder.problems)
     if data is None:
         raise SpecError([Problem("SPEC-yaml", "the spec file is empty", Location(name, 1, 1),
-                                 hint="start from spec/worker_ffi.yaml")])
+                                 hint="see docs/your-own-c-abi.md for a minimal spec")])
     return RawSpec(name, text, data, builder.locations)
 
 

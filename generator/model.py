@@ -70,6 +70,7 @@ class CType:
     const: bool = False
     pointer: bool = False
     levels: tuple[bool, ...] = ()  # one entry per `*`, True where that pointer is const
+    scalar: str = ""  # the scalar a `types:` alias names (`sqlite3_int64` -> `long long`)
 
     @classmethod
     def parse(cls, text: str) -> CType:
@@ -128,7 +129,7 @@ class CType:
         if not self.levels:
             raise ValueError(f"{self.c} is not a pointer")
         levels = self.levels[:-1]
-        return CType(self.base, self.const, bool(levels), levels)
+        return CType(self.base, self.const, bool(levels), levels, self.scalar)
 
     def decl(self, name: str) -> str:
         """`int* error_code`, `const char* prompt`, `float temperature`."""
@@ -152,24 +153,28 @@ class CType:
         return self.base == "char" and self.depth == 1 and not self.const
 
     @property
+    def _scalar(self) -> str:
+        return self.scalar or self.base
+
+    @property
     def is_integer(self) -> bool:
-        return not self.pointer and self.base in _C_INT_LIMITS
+        return not self.pointer and self._scalar in _C_INT_LIMITS
 
     @property
     def is_float(self) -> bool:
-        return not self.pointer and self.base in FLOAT_TYPES
+        return not self.pointer and self._scalar in FLOAT_TYPES
 
     @property
     def is_bool(self) -> bool:
-        return not self.pointer and self.base == "bool"
+        return not self.pointer and self._scalar == "bool"
 
     @property
     def is_scalar_base(self) -> bool:
-        return self.base in SCALAR_TYPES
+        return self._scalar in SCALAR_TYPES
 
     @property
     def int_limits(self) -> tuple[int, int] | None:
-        return _C_INT_LIMITS.get(self.base) if not self.pointer else None
+        return _C_INT_LIMITS.get(self._scalar) if not self.pointer else None
 
     @property
     def standard_header(self) -> str | None:
@@ -301,7 +306,7 @@ class TypeDecl:
     referenced, not re-emitted."""
 
     name: str
-    kind: str  # "enum" | "struct" | "callback"
+    kind: str  # "enum" | "struct" | "callback" | "alias"
     doc: str
     location: Location
     header: str | None = None
@@ -311,6 +316,7 @@ class TypeDecl:
     params: tuple[CType, ...] = ()  # callback
     constants: tuple[AllowedValue, ...] = ()  # named special values (SQLITE_TRANSIENT)
     struct_tag: str = ""
+    aliased: CType | None = None  # alias: the scalar type it names
 
     @property
     def emitted(self) -> bool:
@@ -319,6 +325,9 @@ class TypeDecl:
     @property
     def c_declaration(self) -> str:
         """The C declaration the header emits (without its doc comment)."""
+        if self.kind == "alias":
+            assert self.aliased is not None
+            return f"typedef {self.aliased.c} {self.name};"
         if self.kind == "callback":
             assert self.returns is not None
             params = ", ".join(p.c for p in self.params) or "void"
@@ -612,19 +621,31 @@ class Function:
 
     @property
     def python_params(self) -> tuple[Param, ...]:
-        """What a Python caller passes: inputs other than the receiving handle (`self`) and
-        buffer capacities (the bindings own the buffers)."""
-        capacities = {p.len for p in self.params if p.len}
-        receiver = self.handle_params[0].name if self.handle_params else None
-        return tuple(p for p in self.params if p.direction == "in" and p.name != receiver
-                     and p.name not in capacities)
+        """What a Python caller passes: inputs other than the receiving handle (`self`),
+        lengths and capacities (the bindings compute them) and fixed constants."""
+        return tuple(p for p in self.params if p.binding in _PYTHON_ARGUMENTS)
 
     @property
     def python_out_values(self) -> tuple[Param, ...]:
-        """Required out-parameters other than the error channel and text buffers: the
-        bindings keep them as attributes of the result (`model.vram_bytes_used`)."""
-        return tuple(p for p in self.params if p.direction == "out" and not p.is_error_out
-                     and not p.ctype.is_char_buffer and not p.nullable)
+        """Scalar out-parameters the bindings read back: kept as attributes of a created
+        handle (`model.vram_bytes_used`), else returned."""
+        return tuple(p for p in self.params if p.binding in ("out_value", "inout_value"))
+
+    @property
+    def python_buffers(self) -> tuple[Param, ...]:
+        """Out-buffers the bindings allocate (text or bytes), sized from the spec."""
+        return tuple(p for p in self.params if p.binding in ("text_out", "bytes_out"))
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    def capacity_of(self, param: Param) -> int | None:
+        """The capacity the bindings allocate for `param` (a buffer or its length)."""
+        buffer = next((b for b in self.params if b.name == param.len_of), param)
+        return buffer.capacity
+
+
+_PYTHON_ARGUMENTS = frozenset({"string", "bytes", "int", "float", "bool", "handle", "inout_value"})
 
 
 @dataclass(frozen=True)
@@ -676,7 +697,7 @@ class Targets:
     python_package: str | None  # None: no Python bindings
     python_dir: str
     python_error_base: str
-    native_library: str  # what the bindings open: `worker_ffi`, `sqlite3`
+    native_library: str  # the library's name without lib/.so (`sqlite3`)
     native_soname: str | None  # the file ABI mode dlopen()s (`libsqlite3.so.0`)
     cpp_namespace: str | None  # None: no generated C++ boundary
     cpp_dir: str
@@ -684,7 +705,6 @@ class Targets:
     lock_document: str
     lock_baseline: str
     lock_timeline: str
-    skeleton: str | None  # contract-first: where the implementation skeleton is written
     header_path: str = ""  # interface.header.path
     schema_copy: str = "spec/schema.json"  # the schema, copied next to the spec for editors
     rust_crate: str | None = None  # None: no Rust bindings
@@ -693,6 +713,11 @@ class Targets:
     @property
     def contract_first(self) -> bool:
         return self.mode == "contract_first"
+
+    @property
+    def library_file(self) -> str:
+        """The file ABI-mode bindings open by default (`libsqlite3.so.0`)."""
+        return self.native_soname or f"lib{self.native_library}.so"
 
     @property
     def boundary(self) -> bool:
@@ -842,9 +867,9 @@ class Spec:
 
     @staticmethod
     def python_receiver(fn: Function) -> str | None:
-        """The handle whose Python class carries `fn` (its first handle parameter); None for
+        """The handle whose Python class carries `fn` (its first handle input); None for
         functions of the library object."""
-        return fn.handle_params[0].handle if fn.handle_params else None
+        return next((p.handle for p in fn.params if p.binding == "receiver"), None)
 
     def python_method(self, fn: Function) -> str:
         """`cuda_inference_next_token` -> `next_token`: the prefix goes, and so does the noun of
@@ -869,6 +894,74 @@ class Spec:
             if f.destroys is None and f.alias_of is None:
                 methods.setdefault(self.python_receiver(f), []).append(f)
         return {r: tuple(fns) for r, fns in methods.items()}
+
+    @property
+    def thread_detail(self) -> str | None:
+        """The function yielding the per-thread detail text, if the spec has one."""
+        role = self.role("last_error_detail")
+        if role is not None:
+            return role.name
+        return next((f.channel.detail_from for f in self.functions
+                     if f.channel.detail_from and f.channel.scope == "thread"), None)
+
+    def constant_value(self, param: Param) -> int:
+        """The value of the named constant a `fixed` parameter always passes."""
+        decl = self.type_decl(param.ctype.base)
+        assert decl is not None and param.fixed is not None
+        return next(k.value for k in decl.constants if k.name == param.fixed)
+
+    def violation_code(self, param: Param) -> str:
+        """The code a broken checked rule reports, as Python source ("None": no code)."""
+        if not param.checked or not param.on_violation or param.on_violation not in self.errors.keys:
+            return "None"
+        return str(self.errors.by_key(param.on_violation).value)
+
+    @staticmethod
+    def python_preconditions(param: Param) -> tuple[tuple[str, str], ...]:
+        """(condition, message) pairs the bindings test before a call, for the preconditions
+        of a Python argument: breaking one would be undefined behaviour in the library."""
+        if param.checked or param.binding not in ("int", "float"):
+            return ()
+        out = []
+        if param.range is not None:
+            conds = []
+            if param.range.min is not None:
+                conds.append(f"{param.name} >= {param.range.min!r}")
+            if param.range.max is not None:
+                conds.append(f"{param.name} <= {param.range.max!r}")
+            if conds:
+                out.append((" and ".join(conds), repr(
+                    f"{param.name} must be {param.range.describe()} (a precondition: the "
+                    "library does not check it; breaking it is undefined behaviour)")))
+        if param.allowed:
+            values = ", ".join(str(a.value) for a in param.allowed)
+            out.append((f"{param.name} in ({values},)", repr(
+                f"{param.name} must be one of {values} (a precondition: the library does not "
+                "check it; breaking it is undefined behaviour)")))
+        return tuple(out)
+
+    @staticmethod
+    def python_sentinel(fn: Function) -> str:
+        """The failure value of a sentinel channel as Python source."""
+        value = fn.channel.sentinel or ""
+        return {"NULL": "self._NULL", "false": "False", "true": "True"}.get(value, value)
+
+    def python_result_type(self, fn: Function) -> str:
+        """The annotation of what the Python method returns."""
+        parts: list[str] = []
+        if fn.channel.is_status and len(fn.channel.success_values) > 1:
+            parts.append("int")
+        elif not fn.channel.is_status and not fn.returns.ctype.is_void and \
+                not fn.python_out_values and not fn.python_buffers:
+            rt = fn.returns.ctype
+            if rt.depth == 1 and rt.const and rt.base == "unsigned char":
+                return "str | None" if fn.returns.nullable else "str"
+            return rt.python_type
+        parts += [p.ctype.pointee.python_type for p in fn.python_out_values]
+        parts += ["str" if p.binding == "text_out" else "bytes" for p in fn.python_buffers]
+        if not parts:
+            return "None"
+        return parts[0] if len(parts) == 1 else f"tuple[{', '.join(parts)}]"
 
     def python_stream(self, handle: str) -> Function | None:
         """The function that makes `handle` iterable: a bool-returning method of it that

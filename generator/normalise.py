@@ -4,16 +4,16 @@ handle, which parameter is the error channel) are computed once, here."""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 from dataclasses import replace
 from typing import Any
 
 from generator.http.model import normalise_http
-from generator.loader import RawSpec
+from generator.loader import RawSpec, display_path
 from generator.model import (
     NO_CHANNEL,
-    SCALAR_TYPES,
     AllowedValue,
     ChangelogEntry,
     Consumer,
@@ -42,7 +42,7 @@ from generator.problems import Path
 
 def normalise(raw: RawSpec) -> Spec:
     d = raw.data
-    handles = tuple(_handle(raw, h, ("handles", i)) for i, h in enumerate(d["handles"]))
+    handles = tuple(_handle(raw, h, ("handles", i)) for i, h in enumerate(d.get("handles", [])))
     handle_names = {h.name for h in handles}
     creates = {h.created_by: h.name for h in handles}
     destroys = {h.destroyed_by: h.name for h in handles}
@@ -53,6 +53,8 @@ def normalise(raw: RawSpec) -> Spec:
     checked = iface.get("rules", "checked") == "checked"
     errors = _errors(raw, d["errors"])
     types = tuple(_type_decl(raw, t, ("types", i)) for i, t in enumerate(d.get("types", [])))
+    _ALIASES.set({t.name: t.aliased.c for t in types if t.aliased is not None and
+                  not t.aliased.pointer})
     functions = tuple(
         _function(raw, f, ("functions", i), handle_names, err_param, creates, destroys, checked,
                   targets.cpp_namespace or "", d["errors"].get("violation", ""))
@@ -60,11 +62,12 @@ def normalise(raw: RawSpec) -> Spec:
     )
     roles = {f.role: f for f in functions if f.role}
     by_name = {f.name: f for f in reversed(functions)}
+    capacity = d.get("targets", {}).get("python", {}).get("buffer_capacity", DEFAULT_CAPACITY)
     functions = tuple(_with_bindings(_with_channel(f, iface, d["functions"][f.index], errors,
-                                                   roles, by_name), types)
+                                                   roles, by_name), types, capacity)
                       for f in functions)
     spec = Spec(
-        source=raw.file,
+        source=display_path(raw.file),
         sha256=hashlib.sha256(raw.text.encode("utf-8")).hexdigest(),
         interface=_interface(iface, types, handles, errors, functions),
         groups=tuple(Group(g["name"], g["title"], g.get("doc", "")) for g in d["groups"]),
@@ -135,7 +138,7 @@ def _derived_includes(h: dict[str, Any], types: tuple[TypeDecl, ...],
     ctypes = [p.ctype for f in functions for p in f.params] + [f.returns.ctype for f in functions]
     for t in types:
         ctypes += [fl.ctype for fl in t.fields] + list(t.params)
-        ctypes += [t.returns] if t.returns is not None else []
+        ctypes += [c for c in (t.returns, t.aliased) if c is not None]
     standard = {c.standard_header for c in ctypes if c.standard_header} | set(h.get("includes", []))
     library: list[str] = []
     for header in [errors.header, *(x.header for x in handles), *(t.header for t in types)]:
@@ -146,10 +149,10 @@ def _derived_includes(h: dict[str, Any], types: tuple[TypeDecl, ...],
 
 def _targets(d: dict[str, Any], iface: dict[str, Any]) -> Targets:
     name = iface["name"]
-    py, native, cpp, lock = (d.get(k, {}) for k in ("python", "native", "cpp", "lock"))
+    py, native, cpp = (d.get(k, {}) for k in ("python", "native", "cpp"))
     mode = d.get("mode", "contract_first")
     package = py.get("package", name)
-    lock_dir = lock.get("dir", "coordination")
+    lock_dir = "coordination"  # where the lock workflow keeps its files, under --root
     return Targets(
         mode=mode,
         python_package=package if py.get("enabled", True) else None,
@@ -157,13 +160,13 @@ def _targets(d: dict[str, Any], iface: dict[str, Any]) -> Targets:
         python_error_base=py.get("error_base", _camel(name) + "Error"),
         native_library=native.get("library", name),
         native_soname=native.get("soname"),
-        cpp_namespace=cpp.get("namespace", name) if mode == "contract_first" else None,
+        cpp_namespace=cpp.get("namespace", name)
+        if mode == "contract_first" and cpp.get("enabled", True) else None,
         cpp_dir=cpp.get("dir", "native/src/generated"),
         lock_dir=lock_dir,
-        lock_document=lock.get("document", f"{lock_dir}/FFI_INTERFACE_LOCKED.md"),
-        lock_baseline=lock.get("baseline", f"{lock_dir}/ffi.lock.json"),
-        lock_timeline=lock.get("timeline", f"{lock_dir}/master-timeline.md"),
-        skeleton=cpp.get("skeleton"),
+        lock_document=f"{lock_dir}/FFI_INTERFACE_LOCKED.md",
+        lock_baseline=f"{lock_dir}/ffi.lock.json",
+        lock_timeline=f"{lock_dir}/master-timeline.md",
         header_path=iface["header"]["path"],
         schema_copy=d.get("schema", "spec/schema.json"),
         **_rust_target(d.get("rust", {}), name),
@@ -216,10 +219,8 @@ def _type_decl(raw: RawSpec, d: dict[str, Any], path: Path) -> TypeDecl:
         constants=tuple(AllowedValue(v["value"], v["name"], v.get("doc", ""))
                         for v in d.get("constants", [])),
         struct_tag=d.get("struct_tag", ""),
+        aliased=_ctype(raw, d["type"], (*path, "type")) if "type" in d else None,
     )
-
-
-_INTEGER_BASES = frozenset(k for k in SCALAR_TYPES if CType(k).is_integer)
 
 
 class TypeSyntaxError(ValueError):
@@ -231,11 +232,18 @@ class TypeSyntaxError(ValueError):
         self.path = path
 
 
+# Scalar aliases declared in `types:` (sqlite3_int64 -> long long), for the spec being built.
+_ALIASES: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("aliases",
+                                                                                default=None)
+
+
 def _ctype(raw: RawSpec, text: str, path: Path) -> CType:
     try:
-        return CType.parse(text)
+        ctype = CType.parse(text)
     except ValueError as exc:
         raise TypeSyntaxError(str(exc), raw.where(path), path) from None
+    scalar = (_ALIASES.get() or {}).get(ctype.base)
+    return replace(ctype, scalar=scalar) if scalar else ctype
 
 
 def _with_channel(fn: Function, iface: dict[str, Any], d: dict[str, Any], errors: ErrorTable,
@@ -249,8 +257,8 @@ def _with_channel(fn: Function, iface: dict[str, Any], d: dict[str, Any], errors
     merged = {**base, **(own or {})}
     kind = merged.get("kind", "none")
     if kind == "out_param" and fn.error_param is None:
-        # The worker's getters keep signatures without the out-parameter: their error value
-        # is a sentinel told apart from a result by the per-thread detail.
+        # Functions that keep an older signature without the out-parameter: their error
+        # value is a sentinel, told apart from a result by the per-thread detail.
         kind = "sentinel" if fn.errors else "none"
     detail = merged.get("detail")
     detail_from = detail["function"] if detail else (
@@ -284,7 +292,9 @@ def _param(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], err_p
         doc=d["doc"], location=raw.where(path),
         range=Range(rng.get("min"), rng.get("max"), bool(rng.get("finite", False))) if rng else None,
         allowed=tuple(AllowedValue(a["value"], a["name"], a["doc"]) for a in d.get("allowed", [])),
-        on_violation=d.get("on_violation", violation),
+        # A precondition reports no code: only a checked rule inherits the default.
+        on_violation=d.get("on_violation", violation if d.get(
+            "rule", "checked" if checked else "precondition") == "checked" else ""),
         violation_declared="on_violation" in d,
         len=d.get("len"), utf8=bool(string.get("utf8", False)), min_bytes=string.get("min_bytes"),
         written=d.get("written"), handle=handle,
@@ -329,15 +339,24 @@ def _function(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str],
     )
 
 
-def _with_bindings(fn: Function, types: tuple[TypeDecl, ...]) -> Function:
-    """How the Python bindings treat each parameter, decided once (see `binding_kind`)."""
+# Capacity of an out-buffer whose spec gives a length relation but no `capacity:`
+# (targets.python.buffer_capacity overrides it for a whole spec).
+DEFAULT_CAPACITY = 256
+
+
+def _with_bindings(fn: Function, types: tuple[TypeDecl, ...], capacity: int) -> Function:
+    """How the Python bindings treat each parameter, decided once (see `binding_kind`);
+    out-buffers without a declared capacity get the spec's default."""
     kinds = {t.name: t.kind for t in types}
     receiver = next((p.name for p in fn.params if p.handle and p.ctype.depth == 1
                      and p.direction == "in"), None)
     by_name = {p.name: p for p in fn.params}
-    params = tuple(replace(p, binding=binding_kind(fn, p, receiver, by_name, kinds))
-                   for p in fn.params)
-    return replace(fn, params=params)
+    params = []
+    for p in fn.params:
+        kind = binding_kind(fn, p, receiver, by_name, kinds)
+        size = p.capacity if p.capacity or kind not in ("text_out", "bytes_out") else capacity
+        params.append(replace(p, binding=kind, capacity=size))
+    return replace(fn, params=tuple(params))
 
 
 def binding_kind(fn: Function, p: Param, receiver: str | None, by_name: dict[str, Param],
@@ -365,7 +384,7 @@ def binding_kind(fn: Function, p: Param, receiver: str | None, by_name: dict[str
         return "capacity" if buffer.direction == "out" else "length"
     if p.handle is not None and t.depth == 1 and p.direction == "in":
         return "handle"
-    if p.direction in ("out", "inout") and t.depth == 1 and (p.len or p.capacity) and \
+    if p.direction in ("out", "inout") and t.depth == 1 and (p.capacity or p.len) and \
             not p.nullable:
         if t.base == "char":
             return "text_out"
@@ -389,7 +408,7 @@ def binding_kind(fn: Function, p: Param, receiver: str | None, by_name: dict[str
         if t.is_bool:
             return "bool"
     if p.direction in ("out", "inout") and t.depth == 1 and not t.const and (
-            t.base in _INTEGER_BASES or base_kind == "enum" or t.base in ("float", "double", "bool")):
+            t.pointee.is_integer or t.pointee.is_float or t.pointee.is_bool or base_kind == "enum"):
         return "out_value" if p.direction == "out" else "inout_value"
     return "unsupported"
 
@@ -423,7 +442,7 @@ def canonical(spec: Spec) -> dict[str, Any]:
     from generator.http.openapi import canonical_http
 
     """The normalised contract as JSON-ready data, in canonical order (the lock baseline)."""
-    # Fields the worker's first lock predates appear only when a spec uses them, so its
+    # Fields that earlier locks predate appear only when a spec uses them, so an existing
     # contract hash is unchanged by the spec language growing.
     out: dict[str, Any] = {
         "interface": {
@@ -478,7 +497,8 @@ def _canonical_type(t: TypeDecl) -> dict[str, Any]:
             "fields": [{"name": f.name, "type": f.ctype.c} for f in t.fields],
             "returns": t.returns.c if t.returns is not None else None,
             "params": [p.c for p in t.params],
-            "constants": [{"value": v.value, "name": v.name} for v in t.constants]}
+            "constants": [{"value": v.value, "name": v.name} for v in t.constants],
+            **_unless_default(type=t.aliased.c if t.aliased is not None else None)}
 
 
 def _canonical_function(f: Function) -> dict[str, Any]:
@@ -494,8 +514,7 @@ def _canonical_function(f: Function) -> dict[str, Any]:
              "on_violation": p.on_violation, "len": p.len, "utf8": p.utf8,
              "min_bytes": p.min_bytes, "written": p.written,
              **_unless_default(rule=None if p.checked else "precondition",
-                               on_failure=p.on_failure, null_means=p.null_means,
-                               capacity=p.capacity, fixed=p.fixed)}
+                               on_failure=p.on_failure, null_means=p.null_means)}
             for p in f.params
         ],
         "returns": {"type": f.returns.ctype.c, "ownership": f.returns.ownership,

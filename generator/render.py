@@ -56,7 +56,7 @@ def _targets(spec: Spec) -> Targets:
 
 # The header is first: the lock document prints its sha256. Paths are relative to --root.
 ARTEFACTS: list[Artefact] = [
-    Artefact(lambda t: t.header_path, "worker_ffi.h.j2", "c"),
+    Artefact(lambda t: t.header_path, "header.h.j2", "c"),
     Artefact(lambda t: f"{t.cpp_dir}/ffi_impl.hpp", "ffi_impl.hpp.j2", "c",
              wanted=lambda t: t.boundary),
     Artefact(lambda t: f"{t.cpp_dir}/ffi_exports.cpp", "ffi_exports.cpp.j2", "c",

@@ -4,18 +4,40 @@ semantic lints, raising SpecError once with every problem. `check`, `generate`, 
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from generator.lints import run_lints
 from generator.loader import RawSpec, load_raw, validate_schema
 from generator.model import Spec
-from generator.normalise import normalise
+from generator.normalise import TypeSyntaxError, normalise
 from generator.problems import Location, Problem, SpecError
 
-DEFAULT_SPEC = "spec/worker_ffi.yaml"
+FALLBACK_SPEC = "spec/spec.yaml"
 
 
-def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
+def default_spec(directory: str | Path = ".") -> str:
+    """The spec a command uses without --spec: `[tool.ffispec] spec` of the project's
+    pyproject.toml, else the one YAML file in spec/, else spec/spec.yaml."""
+    base = Path(directory)
+    try:
+        with open(base / "pyproject.toml", "rb") as fh:
+            configured = tomllib.load(fh).get("tool", {}).get("ffispec", {}).get("spec")
+        if isinstance(configured, str):
+            return configured
+    except (OSError, tomllib.TOMLDecodeError):
+        pass
+    found = sorted(p.relative_to(base).as_posix() for p in (base / "spec").glob("*.yaml"))
+    return found[0] if len(found) == 1 else FALLBACK_SPEC
+
+
+def type_problem(exc: TypeSyntaxError) -> Problem:
+    return Problem("SPEC-invalid-type", str(exc), exc.location, exc.path,
+                   "write a C type as the library's header does (`const char* const*`, "
+                   "`unsigned long long`); name function pointer types under `types:`")
+
+
+def load_spec(path: str | Path) -> Spec:
     return check_raw(load_raw(path))
 
 
@@ -25,7 +47,9 @@ def check_raw(raw: RawSpec) -> Spec:
     schema_problems = validate_schema(raw)
     try:
         spec = normalise(raw)
-    except ValueError as exc:  # a C type the schema pattern let through but the parser refuses
+    except TypeSyntaxError as exc:  # a C type the schema pattern let through but the parser refuses
+        raise SpecError([*schema_problems, type_problem(exc)]) from None
+    except ValueError as exc:
         raise SpecError([*schema_problems, Problem("SPEC-invalid-value", str(exc),
                                                    Location(raw.file, 1, 1))]) from None
     except Exception:

@@ -13,6 +13,7 @@ from generator.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_TEXT = (ROOT / "spec" / "worker_ffi.yaml").read_text(encoding="utf-8")
+VERSION = load_spec(ROOT / "spec" / "worker_ffi.yaml").interface.version
 
 
 def _mutate(old: str, new: str) -> str:
@@ -35,8 +36,8 @@ CASES = [
      "    thread_safety: {class: extern_sync, sync_on: [ctx]}\n\n  - name: cuda_get_device_count",
      "SPEC-invalid-value", "class: extern_sync"),
     ("missing-key", "    doc: Number of usable devices.\n", "", "SPEC-missing-key", "- name: cuda_get_device_count"),
-    ("bad-version", "  version: 1.1.0\n  c_prefix", "  version: 1.1.0.1\n  c_prefix", "SPEC-invalid-value",
-     "version: 1.1.0.1"),
+    ("bad-version", f"  version: {VERSION}\n  c_prefix", f"  version: {VERSION}.1\n  c_prefix",
+     "SPEC-invalid-value", f"version: {VERSION}.1"),
     ("duplicate-function", "  - name: cuda_inference_free\n", "  - name: cuda_inference_start\n",
      "LINT-duplicate-name", "- name: cuda_inference_start\n    group: inference\n    since: 1.0.0\n    doc: Free"),
     ("duplicate-error-value", "    - {name: CUDA_ERROR_CANCELLED, value: 9,", "    - {name: CUDA_ERROR_CANCELLED, value: 8,",

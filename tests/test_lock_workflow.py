@@ -19,10 +19,12 @@ from generator.spec import load_spec
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = "spec/worker_ffi.yaml"
 DATE = "2026-11-26"
-# The spec's version and the next minor one: the workflow runs on whatever version is current.
+# The properties below hold for any version of the spec; the scratch project starts unlocked.
 VERSION = load_spec(ROOT / SPEC).interface.version
-_MAJOR, _MINOR, _ = VERSION.split(".")
-NEXT_MINOR = f"{_MAJOR}.{int(_MINOR) + 1}.0"
+_MAJOR, _MINOR, _PATCH = (int(x) for x in VERSION.split("."))
+NEXT_MINOR = f"{_MAJOR}.{_MINOR + 1}.0"
+NEXT_PATCH = f"{_MAJOR}.{_MINOR}.{_PATCH + 1}"
+NEXT_MAJOR = f"{_MAJOR + 1}.0.0"
 
 
 @pytest.fixture
@@ -112,7 +114,7 @@ def test_gate_refuses_breaking_change_without_major_bump(
     assert main(["check"]) == 8
     out = capsys.readouterr().out
     assert "FN-param-nullable-tightened cuda_inference_next_token.token_index" in out
-    assert "set interface.version to 2.0.0" in out and "ffispec lock" in out
+    assert f"set interface.version to {NEXT_MAJOR}" in out and "ffispec lock" in out
     assert f"now {SPEC}:" in out and f"locked at {SPEC}:" in out
 
 
@@ -230,7 +232,7 @@ def test_baseline_that_is_not_json_is_reported_with_its_line(locked: Path) -> No
 
 def test_hand_edited_document_is_detected(locked: Path) -> None:
     doc = locked / DOCUMENT
-    doc.write_text(doc.read_text().replace(f"| Version | {VERSION} |", "| Version | 9.9.9 |"))
+    doc.write_text(doc.read_text().replace(f"| Version | {VERSION} |", f"| Version | {NEXT_PATCH} |"))
     result = run("verify-lock", cwd=locked)
     assert result.returncode == 4
     assert "FAIL  document" in result.stdout and "edited by hand" in result.stdout

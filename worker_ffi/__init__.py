@@ -9,18 +9,16 @@ See docs/python-api.md. Handles are closed explicitly (`close()` or `with`); eve
 error code raises a `WorkerFfiError` subclass carrying the code, key, function and detail.
 """
 
-from worker_ffi._errors import (
+from ffispec_runtime.errors import (
     BindingError,
     ContractMismatchError,
-    ContractViolationError,
     ErrorInfo,
     HandleClosedError,
     LibraryLoadError,
     LibraryNotFoundError,
-    WorkerFfiError,
-    error_for,
-    exception_class,
+    PreconditionError,
 )
+from ffispec_runtime.handles import FunctionInfo, Handle
 from worker_ffi._generated import (
     CONTRACT_HASH,
     CONTRACT_VERSION,
@@ -29,6 +27,7 @@ from worker_ffi._generated import (
     FUNCTIONS,
     CancelledError,
     Context,
+    ContractViolationError,
     DeviceNotFoundError,
     Fault,
     Inference,
@@ -43,16 +42,19 @@ from worker_ffi._generated import (
     UnknownError,
     VramOomError,
     VramResidencyFailedError,
+    WorkerFfiError,
+    error_for,
+    exception_class,
 )
 from worker_ffi._loader import load
-from worker_ffi._runtime import FunctionInfo, Handle
 
 __all__ = [
     "CONTRACT_HASH", "CONTRACT_VERSION", "ERRORS", "EXCEPTIONS", "FUNCTIONS",
     "BindingError", "CancelledError", "Context", "ContractMismatchError",
     "ContractViolationError", "DeviceNotFoundError", "ErrorInfo", "Fault", "FunctionInfo",
-    "Handle", "HandleClosedError", "Inference", "InferenceFailedError", "InvalidDeviceError",
-    "InvalidParameterError", "KernelLaunchFailedError", "Library", "LibraryLoadError",
-    "LibraryNotFoundError", "Model", "ModelLoadFailedError", "StopReason", "UnknownError", "VramOomError",
+    "Handle", "HandleClosedError", "Inference", "InferenceFailedError",
+    "InvalidDeviceError", "InvalidParameterError", "KernelLaunchFailedError", "Library",
+    "LibraryLoadError", "LibraryNotFoundError", "Model", "ModelLoadFailedError",
+    "PreconditionError", "StopReason", "UnknownError", "VramOomError",
     "VramResidencyFailedError", "WorkerFfiError", "error_for", "exception_class", "load",
 ]

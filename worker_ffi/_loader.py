@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import os
 import threading
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ffispec_runtime import loader
+from ffispec_runtime.errors import LibraryNotFoundError
 from worker_ffi import _generated as gen
-from worker_ffi._errors import ContractMismatchError, LibraryLoadError, LibraryNotFoundError
-from worker_ffi._runtime import _bind_classes, specialise_library
 
 BACKENDS = ("host", "cuda")
 REPO = Path(__file__).resolve().parent.parent
@@ -96,60 +95,26 @@ def _open_api() -> gen.Library:
     return _bind(_native.lib, _native.ffi, path=_native.__file__, mode="api", backend="host")
 
 
+def _fix(backend: str) -> str:
+    return (f"rebuild the library from this checkout's spec with `{build_command(backend)}` "
+            f"(after `ffispec generate`), or install bindings generated from the library's spec")
+
+
 def _open_abi(path: Path, backend: str) -> gen.Library:
     if not path.is_file():
         raise LibraryNotFoundError(
             f"no library file at {path}; build it with `{build_command(backend)}` and pass its "
             f"path (for example native/build/{backend}/libworker_ffi.so)")
-    import cffi  # type: ignore[import-untyped,unused-ignore]
-
-    ffi = cffi.FFI()
-    ffi.cdef(resources.files("worker_ffi").joinpath("_cdef.h").read_text("utf-8"))
-    try:
-        lib = ffi.dlopen(os.fspath(path))
-    except OSError as exc:
-        raise LibraryLoadError(f"the dynamic loader refused {path}: {exc}") from None
-    return _bind(lib, ffi, path=os.fspath(path), mode="abi", backend=backend)
+    library: gen.Library = loader.open_abi(gen, path, fix=_fix(backend), backend=backend)
+    return library
 
 
 def _bind(lib: Any, ffi: Any, *, path: str, mode: str, backend: str) -> gen.Library:
-    verify_contract(lib, ffi, path, backend)
-    missing = [name for name in gen.FUNCTIONS if not _has(lib, name)]
-    if missing:
-        raise ContractMismatchError(
-            f"{path} reports contract {gen.CONTRACT_HASH} but does not export "
-            f"{', '.join(missing)}; rebuild it with `{build_command(backend)}`")
-    cls = specialise_library(gen.Library, gen.FUNCTIONS, lib, ffi)
-    library = object.__new__(cls)
-    library.path, library.mode, library.backend = path, mode, backend
-    _bind_classes(library, gen.HANDLE_CLASSES, gen.FUNCTIONS, lib, ffi)
-    return library  # type: ignore[return-value]
-
-
-def _has(lib: Any, name: str) -> bool:
-    try:
-        getattr(lib, name)
-    except AttributeError:
-        return False
-    return True
+    library: gen.Library = loader.bind(gen, lib, ffi, path=path, mode=mode, backend=backend,
+                                       fix=_fix(backend))
+    return library
 
 
 def verify_contract(lib: Any, ffi: Any, path: str, backend: str) -> None:
     """Raise `ContractMismatchError` unless the library reports this contract."""
-    fix = (f"rebuild the library from this checkout's spec with `{build_command(backend)}` "
-           f"(after `ffispec generate`), or install bindings generated from the library's spec")
-    names = (gen.ROLES["contract_version"], gen.ROLES["contract_hash"])
-    if not all(_has(lib, name) for name in names):
-        raise ContractMismatchError(
-            f"{path} does not export {' and '.join(names)}, so it cannot say which contract it "
-            f"implements (bindings: {gen.CONTRACT_NAME} {gen.CONTRACT_VERSION}, hash "
-            f"{gen.CONTRACT_HASH}); {fix}", bindings_hash=gen.CONTRACT_HASH,
-            bindings_version=gen.CONTRACT_VERSION)
-    version = ffi.string(getattr(lib, names[0])()).decode("utf-8", "replace")
-    digest = ffi.string(getattr(lib, names[1])()).decode("utf-8", "replace")
-    if (version, digest) != (gen.CONTRACT_VERSION, gen.CONTRACT_HASH):
-        raise ContractMismatchError(
-            f"{path} was built from contract {version} (hash {digest}) but these bindings are "
-            f"for {gen.CONTRACT_VERSION} (hash {gen.CONTRACT_HASH}); {fix}",
-            library_hash=digest, bindings_hash=gen.CONTRACT_HASH, library_version=version,
-            bindings_version=gen.CONTRACT_VERSION)
+    loader.verify_contract(gen, lib, ffi, path, _fix(backend))

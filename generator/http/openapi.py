@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document of a spec's HTTP section, and the section's canonical form for the
 lock. Both are built from the resolved model as plain data and written as JSON by `json.dumps`
-(JSON's own escaping: every text of the spec lands in a JSON string).
+(JSON's own escaping, ASCII only like `generator.escape.json_string`: every text of the spec
+lands in a JSON string).
 
 OpenAPI 3.1 has no object for the events of a `text/event-stream` body, so the stream is
 described twice: as a `oneOf` of `{event, data}` envelopes in `components.schemas` (one per
@@ -238,7 +239,9 @@ def openapi_document(spec: Spec) -> dict[str, Any]:
 
 
 def render_openapi(spec: Spec) -> str:
-    return json.dumps(openapi_document(spec), indent=2, ensure_ascii=False) + "\n"
+    # ASCII only, as generator.escape.json_string writes JSON: every other character of the
+    # spec's text (bidirectional controls included) lands as a \uXXXX escape.
+    return json.dumps(openapi_document(spec), indent=2, ensure_ascii=True) + "\n"
 
 
 # ------------------------------------------------------------------- the lock's view

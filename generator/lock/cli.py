@@ -75,7 +75,7 @@ def register(sub: Any, add: Any) -> None:
                    help="print the rule catalogue (ID, severity, level, meaning) and exit")
     p = add("verify-lock", cmd_verify_lock, "check that the lock document, the baseline, the "
             "spec, the committed header and (with --lib) a built library agree on the contract")
-    p.add_argument("--lib", metavar="PATH", help="a built libworker_ffi shared library")
+    p.add_argument("--lib", metavar="PATH", help="a built shared library of the contract")
 
 
 def _err(message: str) -> None:
@@ -253,7 +253,7 @@ def _append_timeline(root: Path, line: str) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        text = ("# Master timeline\n\nMilestones of the worker FFI, one per line, newest last. "
+        text = ("# Master timeline\n\nMilestones of the contract, one per line, newest last. "
                 "`ffispec lock` appends the lock lines.\n\n")
     if line in text:
         return

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from generator.model import CType, Function, Handle, Param, Spec, Targets
+from generator.model import CType, Function, Handle, Param, Spec, Targets, TypeDecl
 from generator.rust import call
 from generator.rust.text import camel, doc_lines, ident, snake, string_literal
 
@@ -127,13 +127,13 @@ class RustView:
             text = f"*{'const' if const else 'mut'} {text}"
         return text
 
-    def decl_type(self, decl: Any) -> str:
-        """The Rust definition of a spec-declared type in the raw layer."""
+    def decl_type(self, decl: TypeDecl) -> str:
+        """The Rust definition of a spec-declared type (not a struct) in the raw layer."""
         if decl.kind == "callback":
             return "*const c_void"
-        if decl.kind == "enum":
-            return "c_int"
-        return self.raw_type(decl.type) if hasattr(decl, "type") else "c_int"
+        if decl.kind == "alias" and decl.aliased is not None:
+            return self.raw_type(decl.aliased)
+        return "c_int"  # a C enum: int-sized on the ABIs the toolkit targets
 
     @cached_property
     def _handle_names(self) -> frozenset[str]:

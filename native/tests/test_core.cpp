@@ -2,8 +2,13 @@
 // the deterministic math, the tokenizer, and the GGUF parser under mutated input.
 //
 //   test_core MODELS_DIR [name-filter]
+#include <chrono>
 #include <cmath>
+#include <unordered_map>
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <span>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -138,6 +143,159 @@ TEST_CASE("tokenizer_greedy_longest_match") {
   }
 }
 
+std::vector<std::uint8_t> read_file(const std::string& path);
+
+// The tokenizer as it was first written: at each position, walk forward and keep the longest
+// token seen (quadratic with long near-miss tokens). The reference for the differential test.
+std::vector<std::int32_t> reference_tokenize(const std::vector<std::string>& pieces, std::string_view text) {
+  std::unordered_map<std::string_view, std::int32_t> ids;  // bytes -> lowest id
+  std::size_t longest = 1;
+  for (std::size_t id = 0; id < pieces.size(); ++id) {
+    if (pieces[id].empty()) continue;
+    ids.emplace(pieces[id], static_cast<std::int32_t>(id));
+    longest = std::max(longest, pieces[id].size());
+  }
+  std::vector<std::int32_t> out;
+  for (std::size_t pos = 0; pos < text.size();) {
+    for (std::size_t len = std::min(longest, text.size() - pos); len > 0; --len) {
+      const auto it = ids.find(text.substr(pos, len));
+      if (it != ids.end()) {
+        out.push_back(it->second);
+        pos += len;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> byte_tokens() {
+  std::vector<std::string> texts;
+  for (int b = 0; b < 256; ++b) {
+    char text[8];
+    std::snprintf(text, sizeof text, "<0x%02X>", b);
+    texts.emplace_back(text);
+  }
+  return texts;
+}
+
+// Pieces as Vocab defines them (byte tokens stand for their byte).
+std::vector<std::string> pieces_of(const std::vector<std::string>& texts) {
+  std::vector<std::string> pieces;
+  for (const auto& t : texts) {
+    const int b = core::Vocab::byte_token_value(t);
+    pieces.push_back(b >= 0 ? std::string(1, static_cast<char>(b)) : t);
+  }
+  return pieces;
+}
+
+TEST_CASE("tokenizer_matches_the_reference_on_random_vocabularies") {
+  std::mt19937_64 rng(20261201);
+  int cases = 0;
+  std::size_t tokens_compared = 0;
+  for (int round = 0; round < 400; ++round) {
+    // A small alphabet makes tokens overlap, share prefixes and suffixes, and nearly match.
+    const std::string alphabet = std::string("ab") + (round % 3 == 0 ? "c" : "") + (round % 5 == 0 ? "\xC3\xA9" : "");
+    const std::size_t max_len = round % 10 == 0 ? 200 : 1 + rng() % 12;
+    std::vector<std::string> texts = byte_tokens();
+    texts.emplace_back("</s>");
+    const int extra = static_cast<int>(rng() % 120);
+    for (int k = 0; k < extra; ++k) {
+      std::string t;
+      const std::size_t len = rng() % 8 == 0 ? 0 : 1 + rng() % max_len;
+      for (std::size_t i = 0; i < len; ++i) t += alphabet[rng() % alphabet.size()];
+      texts.push_back(t);
+      if (rng() % 6 == 0) texts.push_back(t);  // duplicates: the lowest id must win
+      if (rng() % 20 == 0) texts.push_back("<0x61>");  // a second byte token for 'a'
+    }
+    // Long near-misses: a run of one letter ending in another.
+    if (round % 7 == 0) texts.push_back(std::string(max_len, 'a') + "b");
+    std::vector<std::string_view> views(texts.begin(), texts.end());
+    const core::Vocab vocab(views, 256);
+    const std::vector<std::string> pieces = pieces_of(texts);
+    for (int p = 0; p < 6; ++p) {
+      std::string prompt;
+      // Mostly short; some longer than the tokenizer's 64 KiB window, so tokens straddle it.
+      const std::size_t len = p == 5 && round % 40 == 1 ? 70000 + rng() % 1000 : rng() % 400;
+      for (std::size_t i = 0; i < len; ++i) {
+        prompt += rng() % 50 == 0 ? static_cast<char>(rng()) : alphabet[rng() % alphabet.size()];
+      }
+      const auto expected = reference_tokenize(pieces, prompt);
+      const auto got = vocab.tokenize(prompt);
+      CHECK(got == expected);
+      tokens_compared += expected.size();
+      // Stopping early gives the first `limit` tokens.
+      const std::size_t limit = rng() % (expected.size() + 2);
+      const auto cut = vocab.tokenize(prompt, limit);
+      CHECK(cut.size() == std::min(limit, expected.size()));
+      CHECK(std::equal(cut.begin(), cut.end(), expected.begin()));
+      ++cases;
+    }
+  }
+  std::printf("tokenizer differential: %d prompts, %zu tokens identical to the reference\n", cases, tokens_compared);
+}
+
+TEST_CASE("tokenizer_is_linear_with_a_long_near_miss_token") {
+  // A 1 KiB token of 'a's ending in 'b' and a 10 MiB prompt of 'a's: the old forward walk
+  // read up to 1,023 bytes per token (seconds); the automaton reads each byte about twice.
+  std::vector<std::string> texts = byte_tokens();
+  texts.emplace_back("</s>");
+  texts.push_back(std::string(1023, 'a') + "b");
+  std::vector<std::string_view> views(texts.begin(), texts.end());
+  const core::Vocab vocab(views, 256);
+  const std::string prompt(std::size_t{10} << 20, 'a');
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto tokens = vocab.tokenize(prompt);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK_EQ(tokens.size(), prompt.size());
+  CHECK(std::all_of(tokens.begin(), tokens.end(), [](std::int32_t t) { return t == 'a'; }));
+  // The near-miss token itself is found when it is there, across the window boundary too.
+  std::string hit = std::string(65536 - 500, 'x') + std::string(1023, 'a') + "b";
+  const auto found = vocab.tokenize(hit);
+  CHECK_EQ(found.size(), std::size_t{65536 - 500 + 1});
+  CHECK_EQ(found.back(), 257);
+  // Generous: the quadratic version took tens of seconds; this takes a fraction of one
+  // (figures in bench/). Sanitizer builds are several times slower, still far below.
+  CHECK(seconds < 20.0);
+  std::printf("10 MiB prompt with a 1 KiB near-miss token: %.3f s\n", seconds);
+  // A prompt that needs more tokens than a limit is cut there, without the rest being read.
+  CHECK_EQ(vocab.tokenize(prompt, 4096).size(), std::size_t{4096});
+  CHECK_EQ(vocab.min_tokens(prompt.size()), (prompt.size() + 1023) / 1024);
+}
+
+TEST_CASE("escaped_detail_text_is_valid_utf8") {
+  CHECK_EQ(core::utf8::escaped("w\xE9rker-tiny"), std::string("w\\xe9rker-tiny"));
+  CHECK_EQ(core::utf8::escaped("caf\xC3\xA9"), std::string("caf\xC3\xA9"));  // well-formed text is kept
+  CHECK_EQ(core::utf8::escaped(std::string("a\nb\x7F\\", 5)), std::string("a\\x0ab\\x7f\\\\"));
+  CHECK_EQ(core::utf8::escaped(std::string(100, 'z'), 64), std::string(64, 'z') + "...");
+  CHECK_EQ(core::utf8::sanitized("ok \xFF\xFE"), std::string("ok \\xff\\xfe"));
+  CHECK_EQ(core::utf8::sanitized("line\nkept"), std::string("line\nkept"));
+  std::mt19937_64 rng(7);
+  for (int n = 0; n < 2000; ++n) {
+    std::string bytes(rng() % 40, '\0');
+    for (auto& c : bytes) c = static_cast<char>(rng());
+    CHECK(core::utf8::valid_prefix_length(core::utf8::escaped(bytes, 16)) == core::utf8::npos);
+    CHECK(core::utf8::valid_prefix_length(core::utf8::sanitized(bytes)) == core::utf8::npos);
+  }
+}
+
+TEST_CASE("gguf_parses_from_a_prefix_and_asks_for_more") {
+  const auto bytes = read_file(g_models + "/tiny.gguf");
+  std::size_t asked = 0;
+  for (std::size_t have = 0; have <= bytes.size(); have += 97) {
+    try {
+      const std::span<const std::uint8_t> prefix(bytes.data(), have);
+      const auto file = core::gguf::File::parse(prefix, bytes.size());
+      CHECK_EQ(file.strings(*file.find("tokenizer.ggml.tokens")).size(), std::size_t{275});
+      break;
+    } catch (const core::gguf::NeedMore& more) {
+      CHECK(more.bytes > have && more.bytes <= bytes.size());
+      ++asked;
+    }
+  }
+  CHECK(asked > 0);
+}
+
 std::vector<std::uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
@@ -148,7 +306,7 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 bool parse_ok(const std::vector<std::uint8_t>& bytes) {
   try {
     const auto file = core::gguf::File::parse(bytes);
-    for (const auto& t : file.tensors()) (void)file.tensor_data(t);
+    for (const auto& t : file.tensors()) CHECK(file.file_offset(t) + t.bytes <= bytes.size());
     if (const auto* tokens = file.find("tokenizer.ggml.tokens")) (void)file.strings(*tokens);
     return true;
   } catch (const core::Error& e) {

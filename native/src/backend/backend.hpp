@@ -32,15 +32,13 @@ class Device {
   virtual void* allocate(std::size_t bytes) noexcept = 0;
   virtual void release(void* ptr, std::size_t bytes) noexcept = 0;
   virtual void upload(void* dst, const void* src, std::size_t bytes) = 0;
-  // dst[0..bytes) = bytes [offset, offset + bytes) of the open file `fd`, which the loader
-  // also has mapped: those same bytes are at `mapped`. The default copies from the mapping; a
-  // device backend may read the file straight into its staging buffers instead (no page
-  // faults on the mapping, no page-table teardown when it is unmapped). Throws as upload().
-  virtual void upload_file(void* dst, int fd, std::uint64_t offset, const void* mapped, std::size_t bytes) {
-    (void)fd;
-    (void)offset;
-    upload(dst, mapped, bytes);
-  }
+  // dst[0..bytes) = bytes [offset, offset + bytes) of the open regular file `fd`, read with
+  // pread (the file is never mapped: a file truncated under a mapping faults with SIGBUS).
+  // A short read (the file shrank while loading) throws MODEL_LOAD_FAILED naming the offset.
+  // The default reads through a host buffer in pieces and upload()s each; a backend whose
+  // device memory is host memory reads straight into it, a device backend through its
+  // pinned staging buffers. Throws as upload().
+  virtual void upload_file(void* dst, int fd, std::uint64_t offset, std::size_t bytes);
 
   // Whether `ptr` (from allocate/evict/restore) is plain device memory now. [any thread]
   virtual bool is_resident(const void* ptr) const noexcept = 0;

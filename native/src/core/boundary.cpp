@@ -3,6 +3,8 @@
 #include <atomic>
 #include <stdexcept>
 
+#include "core/utf8.hpp"
+
 namespace worker::boundary {
 
 namespace call_faults {
@@ -34,7 +36,8 @@ void record(const char* fn, const char* what) noexcept {
   try {
     text.assign(fn);
     text.append(": ");
-    text.append(what);
+    // The contract promises UTF-8: any ill-formed byte that reached a detail becomes \xHH.
+    text.append(core::utf8::sanitized(what));
   } catch (...) {
     text.clear();  // out of host memory: an empty detail beats a crash
   }

@@ -4,7 +4,8 @@
 // thread-local detail, run the body, and translate any exception into an error code plus a
 // detail "<function>: <what>". Functions that declare no errors use guard/guard_void: they
 // keep the previous detail unless they fail themselves. Nothing ever escapes: every wrapper
-// is noexcept and catches everything.
+// is noexcept and catches everything. Every wrapper also holds a pins::Scope: the handles the
+// body resolves stay alive until the call returns, whatever other threads destroy meanwhile.
 #pragma once
 
 #include <new>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/registry.hpp"
 #include "worker_ffi.h"
 
 namespace worker::boundary {
@@ -59,6 +61,7 @@ const char* last_detail() noexcept;
 
 template <class R, class F>
 R call(const char* fn, int* error_code, R on_error, F&& body) noexcept {
+  const core::pins::Scope pinned;
   detail::message().clear();
   try {
     call_faults::count();
@@ -73,6 +76,7 @@ R call(const char* fn, int* error_code, R on_error, F&& body) noexcept {
 
 template <class F>
 void call_void(const char* fn, int* error_code, F&& body) noexcept {
+  const core::pins::Scope pinned;
   detail::message().clear();
   try {
     call_faults::count();
@@ -85,6 +89,7 @@ void call_void(const char* fn, int* error_code, F&& body) noexcept {
 
 template <class R, class F>
 R guard(const char* fn, R fallback, F&& body) noexcept {
+  const core::pins::Scope pinned;
   try {
     return std::forward<F>(body)();
   } catch (...) {
@@ -95,6 +100,7 @@ R guard(const char* fn, R fallback, F&& body) noexcept {
 
 template <class F>
 void guard_void(const char* fn, F&& body) noexcept {
+  const core::pins::Scope pinned;
   try {
     std::forward<F>(body)();
   } catch (...) {

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "core/utf8.hpp"
 #include "worker_ffi.h"
 
 namespace worker::core::gguf {
@@ -47,28 +48,28 @@ const TensorType* find_tensor_type(std::uint32_t id) noexcept {
   return nullptr;
 }
 
+// Names come from the file: escaped so the detail stays valid, printable UTF-8.
 std::string quoted(std::string_view s) {
   constexpr std::size_t kMax = 64;  // keep details readable when names are garbage
-  std::string out = "'";
-  out.append(s.substr(0, kMax));
-  if (s.size() > kMax) out.append("...");
-  out.push_back('\'');
-  return out;
+  return "'" + utf8::escaped(s, kMax) + "'";
 }
 
 class Cursor {
  public:
-  explicit Cursor(std::span<const std::uint8_t> data) : data_(data) {}
+  // `data` is the start of a file of `file_size` bytes (data.size() <= file_size).
+  Cursor(std::span<const std::uint8_t> data, std::uint64_t file_size) : data_(data), file_size_(file_size) {}
 
   std::size_t pos() const noexcept { return pos_; }
-  std::size_t left() const noexcept { return data_.size() - pos_; }
+  // Bytes of the file after the cursor (not only those in memory).
+  std::uint64_t left() const noexcept { return file_size_ - pos_; }
 
-  void need(std::size_t n, const char* what) const {
+  void need(std::uint64_t n, const char* what) const {
     if (n > left()) {
       fail("truncated header: " + std::string(what) + " needs " + std::to_string(n) +
            " bytes at offset " + std::to_string(pos_) + " but the file has " +
-           std::to_string(data_.size()));
+           std::to_string(file_size_));
     }
+    if (n > data_.size() - pos_) throw NeedMore{pos_ + n};
   }
 
   template <class T>
@@ -85,8 +86,9 @@ class Cursor {
     if (length > left()) {
       fail("truncated header: " + std::string(what) + " of " + std::to_string(length) +
            " bytes at offset " + std::to_string(pos_) + " runs past the end of the file (" +
-           std::to_string(data_.size()) + " bytes)");
+           std::to_string(file_size_) + " bytes)");
     }
+    need(length, what);
     std::string_view s(reinterpret_cast<const char*>(data_.data() + pos_), length);
     pos_ += length;
     return s;
@@ -96,6 +98,7 @@ class Cursor {
 
  private:
   std::span<const std::uint8_t> data_;
+  std::uint64_t file_size_;
   std::size_t pos_ = 0;
 };
 
@@ -169,13 +172,15 @@ const char* value_type_name(ValueType type) noexcept {
   return "unknown";
 }
 
-File File::parse(std::span<const std::uint8_t> data) {
+File File::parse(std::span<const std::uint8_t> data, std::uint64_t file_size) {
   File file;
+  if (data.size() > file_size) data = data.first(static_cast<std::size_t>(file_size));
   file.data_ = data;
-  Cursor in(data);
+  file.file_size_ = file_size;
+  Cursor in(data, file_size);
 
-  if (data.size() < 4) {
-    fail("truncated header: the file has " + std::to_string(data.size()) + " bytes, too few for the GGUF magic");
+  if (file_size < 4) {
+    fail("truncated header: the file has " + std::to_string(file_size) + " bytes, too few for the GGUF magic");
   }
   const auto magic = in.read<std::uint32_t>("magic");
   if (magic != kMagic) {
@@ -195,13 +200,13 @@ File File::parse(std::span<const std::uint8_t> data) {
 
   // Counts beyond the file size cannot be real (every entry takes bytes); smaller wrong
   // counts are caught as truncation while reading.
-  if (kv_count > data.size()) {
+  if (kv_count > file_size) {
     fail("absurd count: " + std::to_string(kv_count) + " metadata entries in a file of " +
-         std::to_string(data.size()) + " bytes");
+         std::to_string(file_size) + " bytes");
   }
-  if (tensor_count > data.size()) {
+  if (tensor_count > file_size) {
     fail("absurd count: " + std::to_string(tensor_count) + " tensors in a file of " +
-         std::to_string(data.size()) + " bytes");
+         std::to_string(file_size) + " bytes");
   }
 
   file.metadata_.reserve(std::min<std::uint64_t>(kv_count, 1024));  // counts are untrusted
@@ -258,7 +263,7 @@ File File::parse(std::span<const std::uint8_t> data) {
 
   file.data_offset_ = align_up(in.pos(), file.alignment_);
   for (const auto& t : file.tensors_) {
-    const std::uint64_t size = data.size();
+    const std::uint64_t size = file_size;
     if (t.offset >= size || file.data_offset_ >= size - t.offset) {
       fail("tensor " + quoted(t.name) + " lies outside the file: its data starts " +
            std::to_string(t.offset) + " bytes into the data section at byte " +
@@ -285,15 +290,11 @@ const TensorInfo* File::tensor(std::string_view name) const noexcept {
   return nullptr;
 }
 
-std::span<const std::uint8_t> File::tensor_data(const TensorInfo& info) const noexcept {
-  return data_.subspan(data_offset_ + info.offset, info.bytes);
-}
-
 std::vector<std::string_view> File::strings(const Value& array) const {
   std::vector<std::string_view> out;
   if (array.type != ValueType::array || array.elem_type != ValueType::string) return out;
   out.reserve(array.count);
-  Cursor in(data_);
+  Cursor in(data_, file_size_);
   in.skip(array.elems_offset);
   for (std::uint64_t n = 0; n < array.count; ++n) out.push_back(in.string("string element"));
   return out;

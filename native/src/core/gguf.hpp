@@ -1,9 +1,12 @@
 // A strict, bounds-checked reader of GGUF v3 files (little-endian).
 //
-// The parser works on an in-memory view of the whole file (the loader maps it) and never
-// reads outside it: every length, count and offset is checked against the bytes that remain
+// The parser works on an in-memory copy of the start of the file (the loader reads it with
+// pread; the file is never mapped, so a file truncated under the reader cannot fault) and
+// never reads outside it: every length, count and offset is checked against the file's size
 // before it is used, so corrupt or hostile files fail with a MODEL_LOAD_FAILED error that
-// names the problem instead of crashing. Strings and tensor data are views into the file.
+// names the problem instead of crashing. When the header runs past the bytes read so far, the
+// parser throws NeedMore and the loader reads a longer prefix. Strings are views into the
+// prefix; tensor data is located by file offset and read separately.
 #pragma once
 
 #include <cstddef>
@@ -50,16 +53,26 @@ struct TensorInfo {
   std::uint64_t bytes = 0;
 };
 
+// Thrown by File::parse when the header continues past the prefix it was given (and the file
+// is long enough to hold it): parse again with at least `bytes` bytes.
+struct NeedMore {
+  std::uint64_t bytes;
+};
+
 class File {
  public:
-  // Parses and validates the header, metadata and tensor infos of `data`, and checks that
-  // every tensor's data lies inside it. Throws core::Error(MODEL_LOAD_FAILED).
-  static File parse(std::span<const std::uint8_t> data);
+  // Parses and validates the header, metadata and tensor infos of a file of `file_size`
+  // bytes whose first bytes are `prefix`, and checks that every tensor's data lies inside the
+  // file. Throws core::Error(MODEL_LOAD_FAILED), or NeedMore when `prefix` is too short.
+  static File parse(std::span<const std::uint8_t> prefix, std::uint64_t file_size);
+  // A whole file in memory.
+  static File parse(std::span<const std::uint8_t> data) { return parse(data, data.size()); }
 
   const Value* find(std::string_view key) const noexcept;
   const TensorInfo* tensor(std::string_view name) const noexcept;
   const std::vector<TensorInfo>& tensors() const noexcept { return tensors_; }
-  std::span<const std::uint8_t> tensor_data(const TensorInfo& info) const noexcept;
+  // Where a tensor's data starts in the file (inside the file: checked by parse()).
+  std::uint64_t file_offset(const TensorInfo& info) const noexcept { return data_offset_ + info.offset; }
   // Elements of a string array (already validated by parse()).
   std::vector<std::string_view> strings(const Value& array) const;
 
@@ -67,7 +80,8 @@ class File {
   std::size_t data_offset() const noexcept { return data_offset_; }
 
  private:
-  std::span<const std::uint8_t> data_;
+  std::span<const std::uint8_t> data_;  // the prefix that was parsed
+  std::uint64_t file_size_ = 0;
   std::unordered_map<std::string_view, Value> metadata_;
   std::vector<TensorInfo> tensors_;
   std::uint32_t alignment_ = kDefaultAlignment;

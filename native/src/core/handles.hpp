@@ -3,7 +3,9 @@
 // Each opaque C handle type maps to the core object behind it (handle_traits). resolve()
 // validates a handle argument against the registry and throws INVALID_PARAMETER for NULL,
 // stale or forged values; resolve_or_null() is the non-throwing form used by destroyers,
-// for which NULL and stale handles are a no-op.
+// for which NULL and stale handles are a no-op. Both pin the object until the boundary call
+// returns (Registry::acquire, pins::Scope), so a concurrent destroyer waits for the call
+// instead of freeing the object under it.
 #pragma once
 
 #include <cstdint>
@@ -50,22 +52,36 @@ using object_t = typename handle_traits<H>::object;
 
 // Slow path kept out of line so resolve() inlines to a handful of instructions.
 [[noreturn]] void throw_bad_handle(Lookup status, HandleKind kind, const char* param);
+[[noreturn]] void throw_parent_gone(HandleKind kind, const char* param);
+
+// Pins the parent (and its parent) of an object the current call pinned, so that a call on a
+// child keeps its whole ancestry alive: a parent's destroyer waits for every call on any of
+// its descendants. False when an ancestor is already being destroyed (defined in objects.cpp).
+bool pin_ancestors(Context& object) noexcept;
+bool pin_ancestors(Model& object) noexcept;
+bool pin_ancestors(Inference& object) noexcept;
 
 template <class H>
 object_t<H>& resolve(H* handle, const char* param) {
   Lookup status;
-  void* object = handle_traits<H>::registry().find(reinterpret_cast<std::uintptr_t>(handle), status);
+  void* object = handle_traits<H>::registry().acquire(reinterpret_cast<std::uintptr_t>(handle), status);
   if (object == nullptr) [[unlikely]] {
     throw_bad_handle(status, handle_traits<H>::kind, param);
   }
-  return *static_cast<object_t<H>*>(object);
+  auto& resolved = *static_cast<object_t<H>*>(object);
+  if (!pin_ancestors(resolved)) [[unlikely]] {
+    throw_parent_gone(handle_traits<H>::kind, param);
+  }
+  return resolved;
 }
 
 template <class H>
 object_t<H>* resolve_or_null(H* handle) noexcept {
   Lookup status;
-  return static_cast<object_t<H>*>(
-      handle_traits<H>::registry().find(reinterpret_cast<std::uintptr_t>(handle), status));
+  auto* object = static_cast<object_t<H>*>(
+      handle_traits<H>::registry().acquire(reinterpret_cast<std::uintptr_t>(handle), status));
+  // An ancestor being destroyed destroys this object too: nothing left to do.
+  return object != nullptr && pin_ancestors(*object) ? object : nullptr;
 }
 
 // The C handle value of a registered object.

@@ -1,21 +1,19 @@
 // Loading a worker-tiny GGUF model into a context (Context::load_model).
 //
-// The file is mapped read-only, parsed and validated completely before any device memory is
-// touched; then the weights are allocated, uploaded and checked for residency. Any failure
-// unwinds everything allocated so far (RAII), so a failed load leaks nothing.
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <span>
+// The file's header is read with pread (core::ModelFile; never mapped), parsed and validated
+// completely before any device memory is touched; then the weights are allocated, read from
+// the file into the device (Device::upload_file), checked against a file that changed while
+// loading, and checked for residency. Any failure unwinds everything allocated so far (RAII),
+// so a failed load leaks nothing.
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/gguf.hpp"
+#include "core/model_file.hpp"
 #include "core/objects.hpp"
+#include "core/utf8.hpp"
 
 namespace worker::core {
 namespace {
@@ -30,46 +28,6 @@ constexpr std::size_t kMaxTokenBytes = 1024;
 constexpr std::size_t kMaxVocabBytes = std::size_t{16} << 20;
 
 [[noreturn]] void fail(const std::string& why) { throw Error(CUDA_ERROR_MODEL_LOAD_FAILED, why); }
-
-// A read-only mapping of a whole file. The descriptor stays open with it, so a device backend
-// can read the weights from the file itself (Device::upload_file).
-class MappedFile {
- public:
-  explicit MappedFile(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail("cannot open the model file: " + std::string(std::strerror(errno)));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      fail("the model path is not a regular file");
-    }
-    size_ = static_cast<std::size_t>(st.st_size);
-    if (size_ > 0) {
-      void* data = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (data == MAP_FAILED) {
-        const int err = errno;
-        ::close(fd);
-        fail("cannot map the model file: " + std::string(std::strerror(err)));
-      }
-      data_ = static_cast<const std::uint8_t*>(data);
-    }
-    fd_ = fd;
-  }
-  ~MappedFile() {
-    if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
-    ::close(fd_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-
-  std::span<const std::uint8_t> bytes() const noexcept { return {data_, size_}; }
-  int fd() const noexcept { return fd_; }
-
- private:
-  int fd_ = -1;
-  const std::uint8_t* data_ = nullptr;
-  std::size_t size_ = 0;
-};
 
 const gguf::Value& require(const gguf::File& file, const char* key, gguf::ValueType type) {
   const gguf::Value* value = file.find(key);
@@ -98,21 +56,21 @@ struct Parsed {
   Model::Shape shape;
   std::vector<std::string_view> tokens;
   std::uint32_t eos;
-  Model::WeightSource embedding;
-  Model::WeightSource output;
+  std::uint64_t embedding_offset;  // in the file
+  std::uint64_t output_offset;
 };
 
 Parsed validate(const gguf::File& file) {
   const auto& arch = require(file, "general.architecture", gguf::ValueType::string);
   if (arch.str != kArchitecture) {
-    fail("unknown architecture '" + std::string(arch.str.substr(0, 64)) + "' (only 'worker-tiny' is supported)");
+    fail("unknown architecture '" + utf8::escaped(arch.str, 64) + "' (only 'worker-tiny' is supported)");
   }
   const auto& width = require(file, "worker-tiny.embedding_length", gguf::ValueType::u32);
   if (width.u < 1 || width.u > kMaxEmbedding) fail("worker-tiny.embedding_length " + std::to_string(width.u) + " is outside 1..4096");
   const auto& context = require(file, "worker-tiny.context_length", gguf::ValueType::u32);
   if (context.u < 2) fail("worker-tiny.context_length " + std::to_string(context.u) + " leaves no room to generate");
   const auto& model = require(file, "tokenizer.ggml.model", gguf::ValueType::string);
-  if (model.str != kTokenizer) fail("tokenizer.ggml.model '" + std::string(model.str.substr(0, 64)) + "' is not 'worker-bytes'");
+  if (model.str != kTokenizer) fail("tokenizer.ggml.model '" + utf8::escaped(model.str, 64) + "' is not 'worker-bytes'");
   const auto& tokens = require(file, "tokenizer.ggml.tokens", gguf::ValueType::array);
   if (tokens.elem_type != gguf::ValueType::string) fail("tokenizer.ggml.tokens must be an array of strings");
   if (tokens.count < 256 || tokens.count > kMaxVocab) {
@@ -142,38 +100,55 @@ Parsed validate(const gguf::File& file) {
   // section; require 4-byte alignment so the floats can be read in place.
   for (const auto* t : {&embd, &out}) {
     if ((file.data_offset() + t->offset) % alignof(float) != 0) {
-      fail("tensor '" + std::string(t->name) + "' data is not aligned to 4 bytes");
+      fail("tensor '" + utf8::escaped(t->name, 64) + "' data is not aligned to 4 bytes");
     }
   }
-  parsed.embedding = {reinterpret_cast<const float*>(file.tensor_data(embd).data()), file.data_offset() + embd.offset};
-  parsed.output = {reinterpret_cast<const float*>(file.tensor_data(out).data()), file.data_offset() + out.offset};
+  parsed.embedding_offset = file.file_offset(embd);
+  parsed.output_offset = file.file_offset(out);
   return parsed;
+}
+
+// Reads the start of the file and parses it, reading more while the header continues past
+// what was read (NeedMore); the header of a real model is a few MiB at most.
+gguf::File parse_header(const ModelFile& file, std::vector<std::uint8_t>& prefix) {
+  constexpr std::uint64_t kFirstRead = std::uint64_t{1} << 20;
+  std::uint64_t want = std::min(file.size(), kFirstRead);
+  for (;;) {
+    const std::size_t have = prefix.size();
+    prefix.resize(static_cast<std::size_t>(want));
+    file.read(prefix.data() + have, prefix.size() - have, have);
+    try {
+      return gguf::File::parse(prefix, file.size());
+    } catch (const gguf::NeedMore& more) {
+      // parse() only asks for bytes inside the file, so this always grows.
+      want = std::min(file.size(), std::max(more.bytes, 2 * want));
+    }
+  }
 }
 
 }  // namespace
 
 Model& Context::load_model(const std::string& path) {
   std::unique_ptr<Model> model;
-  {
+  try {
     // Parse and validate everything before touching device memory.
-    std::unique_ptr<MappedFile> mapped;
-    Parsed parsed;
-    try {
-      mapped = std::make_unique<MappedFile>(path);
-      const gguf::File file = gguf::File::parse(mapped->bytes());
-      parsed = validate(file);
-      model = std::make_unique<Model>(*this, parsed.shape, Vocab(parsed.tokens, parsed.eos));
-      model->upload_weights(mapped->fd(), parsed.embedding, parsed.output);
-    } catch (const Error& e) {
-      throw Error(e.code(), "'" + path + "': " + e.what());
-    }
-  }  // the file is unmapped here: the weights now live in device memory
+    const ModelFile file(path);
+    std::vector<std::uint8_t> prefix;
+    const gguf::File header = parse_header(file, prefix);
+    const Parsed parsed = validate(header);
+    model = std::make_unique<Model>(*this, parsed.shape, Vocab(parsed.tokens, parsed.eos));
+    model->upload_weights(file.fd(), parsed.embedding_offset, parsed.output_offset);
+    // A file rewritten in place (same size) cannot be caught by short reads.
+    file.check_unchanged();
+  } catch (const Error& e) {
+    throw Error(e.code(), "'" + utf8::escaped(path) + "': " + e.what());
+  }
 
   // Models loaded while EVICT_WEIGHTS is in force get a weight evicted too, and the check
   // below then reports it, as a real load would after the driver moved memory.
   if (evicting_) model->evict_one_weight();
   const std::string problem = model->residency_problem();
-  if (!problem.empty()) throw Error(CUDA_ERROR_VRAM_RESIDENCY_FAILED, "'" + path + "': " + problem);
+  if (!problem.empty()) throw Error(CUDA_ERROR_VRAM_RESIDENCY_FAILED, "'" + utf8::escaped(path) + "': " + problem);
 
   model->register_handle();
   std::lock_guard<std::mutex> lock(models_mutex_);

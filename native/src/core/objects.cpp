@@ -20,9 +20,21 @@ std::uint64_t live_handles() noexcept {
 
 // ------------------------------------------------------------------------- Registration
 
-Registration::~Registration() {
-  if (registry_ != nullptr) registry_->erase(value_);
+bool pin_ancestors(Context&) noexcept { return true; }
+
+bool pin_ancestors(Model& model) noexcept {
+  Lookup status;
+  return context_registry.acquire(reinterpret_cast<std::uintptr_t>(model.context().handle()), status) != nullptr;
 }
+
+bool pin_ancestors(Inference& inference) noexcept {
+  Lookup status;
+  Model& model = inference.model();
+  return model_registry.acquire(reinterpret_cast<std::uintptr_t>(model.handle()), status) != nullptr &&
+         pin_ancestors(model);
+}
+
+bool Registration::retire() noexcept { return registry_ != nullptr && registry_->retire(value_); }
 
 void Registration::attach(Registry& registry, void* object) {
   value_ = registry.insert(object);
@@ -33,7 +45,15 @@ void Registration::attach(Registry& registry, void* object) {
 
 Context::Context(std::unique_ptr<backend::Device> device) : device_(std::move(device)) {}
 
-Context::~Context() { models_.clear(); }
+Context::~Context() {
+  (void)registration_.retire();  // no new calls on the context; those in flight have returned
+  std::vector<std::unique_ptr<Model>> doomed;
+  {
+    std::lock_guard<std::mutex> lock(models_mutex_);
+    doomed.swap(models_);
+  }
+  doomed.clear();  // each model waits for the calls on it and on its inferences
+}
 
 Context& Context::create(int ordinal) {
   // Creating a context reserves device resources on a real GPU, so it is an allocation event
@@ -46,7 +66,11 @@ Context& Context::create(int ordinal) {
 
 CudaContext* Context::handle() const noexcept { return to_handle<CudaContext>(registration_.value()); }
 
-void Context::destroy() noexcept { delete this; }
+void Context::destroy() noexcept {
+  // Of two threads destroying the same context, one retires it and deletes it; the other
+  // returns at once.
+  if (registration_.retire()) delete this;
+}
 
 void Context::unload(Model& model) noexcept {
   std::unique_ptr<Model> doomed;  // destroyed after the lock is released
@@ -84,27 +108,26 @@ void Context::inject_fault(int fault) {
 Model::Model(Context& context, Shape shape, Vocab vocab)
     : context_(context), shape_(shape), vocab_(std::move(vocab)) {}
 
-Model::~Model() { inferences_.clear(); }
+Model::~Model() {
+  (void)registration_.retire();
+  std::vector<std::unique_ptr<Inference>> doomed;
+  {
+    std::lock_guard<std::mutex> lock(inferences_mutex_);
+    doomed.swap(inferences_);
+  }
+  doomed.clear();
+}
 
 CudaModel* Model::handle() const noexcept { return to_handle<CudaModel>(registration_.value()); }
 
 void Model::register_handle() { registration_.attach(model_registry, this); }
 
-void Model::upload_weights(const float* embedding, const float* output) {
-  upload_weights(-1, {embedding, 0}, {output, 0});
-}
-
-void Model::upload_weights(int fd, WeightSource embedding, WeightSource output) {
+void Model::upload_weights(int fd, std::uint64_t embedding_offset, std::uint64_t output_offset) {
   const std::size_t bytes = std::size_t{shape_.d} * shape_.n_vocab * sizeof(float);
   embedding_ = std::make_unique<DeviceBuffer>(context_.device(), context_.ledger(), bytes, "tensor 'token_embd.weight'");
   output_ = std::make_unique<DeviceBuffer>(context_.device(), context_.ledger(), bytes, "tensor 'output.weight'");
-  for (const auto& [buffer, source] : {std::pair{embedding_.get(), embedding}, std::pair{output_.get(), output}}) {
-    if (fd >= 0) {
-      context_.device().upload_file(buffer->data(), fd, source.file_offset, source.mapped, bytes);
-    } else {
-      context_.device().upload(buffer->data(), source.mapped, bytes);
-    }
-  }
+  context_.device().upload_file(embedding_->data(), fd, embedding_offset, bytes);
+  context_.device().upload_file(output_->data(), fd, output_offset, bytes);
   weight_bytes_ = embedding_->bytes() + output_->bytes();
 }
 
@@ -147,10 +170,19 @@ void Model::embed(float* dst, std::int32_t token) const {
 }
 
 Inference& Model::start(const std::string& prompt, int max_tokens, float temperature, std::uint64_t seed) {
-  std::vector<std::int32_t> tokens = vocab_.tokenize(prompt);
-  if (tokens.size() >= shape_.context_length) {
-    invalid_argument("prompt", std::to_string(tokens.size()) + " tokens fill the model's context length of " +
-                                   std::to_string(shape_.context_length));
+  // A prompt of `context_length` tokens or more leaves no room to generate. Each token covers
+  // at most max_token_bytes() bytes, so a long enough prompt is refused before any work, and
+  // tokenisation stops as soon as it reaches the limit.
+  const std::size_t limit = shape_.context_length;
+  if (vocab_.min_tokens(prompt.size()) >= limit) {
+    invalid_argument("prompt", "its " + std::to_string(prompt.size()) + " bytes need at least " +
+                                   std::to_string(vocab_.min_tokens(prompt.size())) +
+                                   " tokens, which fill the model's context length of " + std::to_string(limit));
+  }
+  std::vector<std::int32_t> tokens = vocab_.tokenize(prompt, limit);
+  if (tokens.size() >= limit) {
+    invalid_argument("prompt", "at least " + std::to_string(tokens.size()) + " tokens fill the model's context length of " +
+                                   std::to_string(limit));
   }
   auto inference = std::make_unique<Inference>(*this, std::move(tokens), max_tokens, temperature, seed);
   inference->register_handle();
@@ -195,7 +227,7 @@ Inference::Inference(Model& model, std::vector<std::int32_t> prompt, int max_tok
   model_.embed(state_row(0), prompt_.back());  // the first step reads the last prompt token
 }
 
-Inference::~Inference() = default;
+Inference::~Inference() { (void)registration_.retire(); }
 
 InferenceResult* Inference::handle() const noexcept { return to_handle<InferenceResult>(registration_.value()); }
 

@@ -3,9 +3,11 @@
 // children first (members are declared so that children go before what they use), and every
 // destructor unregisters its handle, so later uses of a child's handle report it stale.
 //
-// Thread safety follows the contract: a handle's destroyer never races with calls on that
-// handle or its descendants. Calls on *different* handles may run concurrently, so anything a
-// child changes in its parent (the child lists, the ledger) is synchronised here.
+// Thread safety: calls on *different* handles may run concurrently, so anything a child
+// changes in its parent (the child lists, the ledger) is synchronised here. A destroyer may
+// also run while other threads call into the handle or its descendants: each destructor
+// first retires its handle (Registration::retire waits for the calls in flight), and child
+// lists are emptied under their mutex before the children are destroyed outside it.
 #pragma once
 
 #include <atomic>
@@ -28,14 +30,18 @@ namespace worker::core {
 class Model;
 class Inference;
 
-// Registers `object` in `registry` for the lifetime of the Registration.
+// Registers `object` in `registry` for the lifetime of the Registration. Destructors call
+// retire() first: from then on the handle is stale, and calls that already resolved it
+// (other threads) have returned, so the object can be taken apart.
 class Registration {
  public:
   Registration() = default;
   Registration(const Registration&) = delete;
   Registration& operator=(const Registration&) = delete;
-  ~Registration();
+  ~Registration() { (void)retire(); }
   void attach(Registry& registry, void* object);
+  // True when this call made the handle stale (false: it already was, or never registered).
+  bool retire() noexcept;
   std::uint64_t value() const noexcept { return value_; }
 
  private:
@@ -88,17 +94,9 @@ class Model {
   const Vocab& vocab() const noexcept { return vocab_; }
   std::uint64_t weight_bytes() const noexcept { return weight_bytes_; }
 
-  // Where one weight tensor's bytes are: mapped in memory, and at an offset of the file.
-  struct WeightSource {
-    const float* mapped;
-    std::uint64_t file_offset;
-  };
-
-  // Allocates and uploads both weight tensors (token_embd.weight, output.weight).
-  void upload_weights(const float* embedding, const float* output);
-  // The same from the open model file `fd` (Device::upload_file), so a device backend can read
-  // the file directly instead of through the mapping.
-  void upload_weights(int fd, WeightSource embedding, WeightSource output);
+  // Allocates both weight tensors (token_embd.weight, output.weight) and reads them from the
+  // open model file `fd` at the given offsets (Device::upload_file).
+  void upload_weights(int fd, std::uint64_t embedding_offset, std::uint64_t output_offset);
   void register_handle();
 
   // First non-resident weight's description, or "" when all are resident.

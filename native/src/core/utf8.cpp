@@ -48,6 +48,60 @@ std::size_t valid_prefix_length(const char* s) noexcept {
   return valid_prefix_length(std::string_view(s));
 }
 
+namespace {
+void append_hex(std::string& out, std::uint8_t b) {
+  static const char hex[] = "0123456789abcdef";
+  out += "\\x";
+  out += hex[b >> 4];
+  out += hex[b & 15];
+}
+
+// Appends bytes[0..n) with every ill-formed byte as \xHH; `escape_ascii` also escapes control
+// characters, DEL and the backslash.
+void append_escaped(std::string& out, std::string_view bytes, bool escape_ascii) {
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const std::string_view rest = bytes.substr(i);
+    std::size_t good = valid_prefix_length(rest);
+    if (good == npos) good = rest.size();
+    for (std::size_t k = 0; k < good; ++k) {
+      const auto b = static_cast<std::uint8_t>(rest[k]);
+      if (escape_ascii && (b < 0x20 || b == 0x7F)) {
+        append_hex(out, b);
+      } else if (escape_ascii && b == '\\') {
+        out += "\\\\";
+      } else {
+        out.push_back(static_cast<char>(b));
+      }
+    }
+    i += good;
+    if (i < bytes.size()) append_hex(out, static_cast<std::uint8_t>(bytes[i++]));  // one ill-formed byte
+  }
+}
+}  // namespace
+
+std::string escaped(std::string_view bytes, std::size_t max_bytes) {
+  std::string out;
+  const bool cut = bytes.size() > max_bytes;
+  if (cut) {
+    // Cut on a character boundary of the valid prefix where possible.
+    std::size_t keep = max_bytes;
+    while (keep > 0 && keep < bytes.size() && (static_cast<std::uint8_t>(bytes[keep]) & 0xC0) == 0x80) --keep;
+    if (keep == 0) keep = max_bytes;
+    bytes = bytes.substr(0, keep);
+  }
+  append_escaped(out, bytes, true);
+  if (cut) out += "...";
+  return out;
+}
+
+std::string sanitized(std::string_view bytes) {
+  if (valid_prefix_length(bytes) == npos) return std::string(bytes);
+  std::string out;
+  append_escaped(out, bytes, false);
+  return out;
+}
+
 void Decoder::feed(std::string_view bytes, std::string& out) {
   for (char c : bytes) feed_byte(static_cast<std::uint8_t>(c), out);
 }

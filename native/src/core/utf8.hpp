@@ -43,6 +43,15 @@ class Decoder {
   std::uint8_t second_hi_ = 0xBF;
 };
 
+// `bytes` as printable, valid UTF-8 for a detail message: well-formed characters are kept,
+// every byte of an ill-formed sequence, every control character and DEL become `\xHH`
+// (lower-case hex) and a backslash becomes `\\`, so the text says unambiguously which
+// bytes were there. At most `max_bytes` input bytes are shown, then "...".
+std::string escaped(std::string_view bytes, std::size_t max_bytes = npos);
+// Only ill-formed bytes become `\xHH`; everything else is kept as it is. For a whole detail
+// message, as the last line of defence (every string built from untrusted data is escaped()).
+std::string sanitized(std::string_view bytes);
+
 // Length of the longest prefix of the valid UTF-8 `text` that is at most `max_bytes` long and
 // ends on a character boundary.
 std::size_t boundary_prefix(std::string_view text, std::size_t max_bytes) noexcept;

@@ -17,6 +17,7 @@
 
 #include "backend/backend.hpp"
 #include "core/error.hpp"
+#include "core/model_file.hpp"
 #include "core/math.hpp"
 #include "worker_ffi.h"
 
@@ -63,6 +64,16 @@ class HostDevice final : public Device {
                                                          " bytes failed: device lost");
     }
     std::memcpy(dst, src, bytes);
+  }
+
+  // Device memory is host memory here: read the file straight into it.
+  void upload_file(void* dst, int fd, std::uint64_t offset, std::size_t bytes) override {
+    if (lost_.load(std::memory_order_acquire)) {
+      throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, "host-to-device copy of " + std::to_string(bytes) +
+                                                         " bytes failed: device lost");
+    }
+    std::string why;
+    if (!core::read_exact(fd, dst, bytes, offset, why)) throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, why);
   }
 
   bool is_resident(const void* ptr) const noexcept override {

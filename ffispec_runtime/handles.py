@@ -1,4 +1,4 @@
-"""Fixed runtime of the bindings: handle lifetimes, argument conversion, the `_check` choke
+"""Fixed runtime of generated bindings (any spec): handle lifetimes, argument conversion, the `_check` choke
 point and the per-library specialisation of the generated classes.
 
 Speed comes from keeping the generated hot methods to one native call and one test:
@@ -25,11 +25,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, NamedTuple, TypeVar, cast
 
-from worker_ffi._errors import HandleClosedError, exception_class, raise_error
-
-# The spec (cuda_inference_next_token.token_buffer_size) states that 256 bytes always hold a
-# piece; a piece that does not fit is an INVALID_PARAMETER error, never truncation.
-TOKEN_BUFFER_BYTES = 256
+from ffispec_runtime.errors import FfiError, HandleClosedError, PreconditionError, raise_error
 
 
 class FunctionInfo(NamedTuple):
@@ -84,7 +80,7 @@ H = TypeVar("H", bound="Handle")
 
 
 class Handle:
-    """Base of the generated handle classes (Context, Model, Inference)."""
+    """Base of the generated handle classes."""
 
     __slots__ = ("_ptr", "_node", "_parent", "__weakref__")
     _destroy_name: ClassVar[str] = ""  # C destroyer, set by the generated class
@@ -116,7 +112,8 @@ class Handle:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"handle=0x{self._handle_value():x}"
-        return f"<worker_ffi.{type(self).__name__} {state}>"
+        package = type(self).__module__.rsplit(".", 1)[0]
+        return f"<{package}.{type(self).__name__} {state}>"
 
     def _handle_value(self) -> int:
         return int(self._ffi.cast("uintptr_t", self._ptr))
@@ -150,6 +147,7 @@ class LibraryBase:
 
     __slots__ = ("path", "mode", "backend", "_classes", "__weakref__")
     _functions: ClassVar[Mapping[str, FunctionInfo]]
+    _errors: ClassVar[type[FfiError]]  # the package's exception base (owns its error table)
     _ffi: ClassVar[Any]
     _lib: ClassVar[Any]
     _NULL: ClassVar[Any]
@@ -159,14 +157,21 @@ class LibraryBase:
     backend: str
     _classes: dict[type[Handle], type[Handle]]
 
-    def _read_detail(self) -> str:  # generated from the last_error_detail role
-        raise NotImplementedError
+    def _read_detail(self) -> str:
+        """The per-thread detail text; generated where the spec has a source for it."""
+        return ""
 
     def _check(self, function: str, code: int) -> None:
         """The choke point: every non-zero code of every call is raised from here, with the
         detail message read at once, on the failing thread, before any other native call."""
         if code:
-            raise_error(function, code, self._read_detail(), self._functions[function].codes)
+            raise_error(self._errors, function, code, self._read_detail(),
+                        self._functions[function].codes)
+
+    def _fail(self, function: str, code: int, detail: str) -> None:
+        """Raise the failure `code` of `function` with a detail read by the caller (a status
+        or sentinel channel whose detail comes from a handle)."""
+        raise_error(self._errors, function, code, detail, self._functions[function].codes)
 
     def _check_no_channel(self, function: str) -> None:
         """For a function without an error channel that returned its error value: a non-empty
@@ -175,12 +180,12 @@ class LibraryBase:
         if detail:
             codes = self._functions[function].codes
             code = next(iter(codes)) if len(codes) == 1 else 0
-            raise_error(function, code or -1, detail, codes)
+            raise_error(self._errors, function, code or -1, detail, codes)
 
     def _null_result(self, function: str, code: int) -> None:
         """A creator returned NULL: raise its code, or flag NULL with code 0 as drift."""
         detail = self._read_detail()
-        raise_error(function, code or -1, detail or "returned NULL with error code 0",
+        raise_error(self._errors, function, code or -1, detail or "returned NULL with error code 0",
                     self._functions[function].codes)
 
     def _adopt(self, base: type[H], ptr: Any, parent: Handle | None) -> H:
@@ -202,7 +207,7 @@ class LibraryBase:
 def _bind_classes(library: LibraryBase, handle_classes: tuple[type[Handle], ...],
                   functions: Mapping[str, FunctionInfo], lib: Any, ffi: Any) -> None:
     """Create this library's open and closed subclasses of every generated handle class,
-    with the library's cffi functions as class attributes (`_cuda_init` -> lib.cuda_init)."""
+    with the library's cffi functions as class attributes (`_f` -> lib.f)."""
     natives = {f"_{name}": getattr(lib, name) for name in functions}
     shared = {"_library": library, "_ffi": ffi, "_NULL": ffi.NULL, "_new": ffi.new,
               "_string": ffi.string, **natives}
@@ -227,9 +232,18 @@ def specialise_library(base: type[LibraryBase], functions: Mapping[str, Function
 
 
 # -- argument conversion (not on hot paths: creators and setters only) --
+# `violation` is the code the spec reports for a broken rule, raised as `errors`' class for it;
+# None (a precondition, or no code declared) raises PreconditionError: no native call is made.
 
-def c_string(value: object, param: str, function: str, violation: int, *,
-             path: bool = False) -> bytes:
+def _violation(errors: type[FfiError], violation: int | None, function: str,
+               message: str) -> Exception:
+    if violation is None:
+        return PreconditionError(f"{function}: {message}")
+    return errors.class_for(violation)(violation, function, message)
+
+
+def c_string(value: object, param: str, function: str, violation: int | None,
+             errors: type[FfiError], *, path: bool = False) -> bytes:
     """`str` (or, for paths, `os.PathLike[str]`) to NUL-terminated UTF-8."""
     if path and isinstance(value, os.PathLike):
         value = os.fspath(value)
@@ -239,26 +253,26 @@ def c_string(value: object, param: str, function: str, violation: int, *,
     try:
         data = value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise exception_class(violation)(
-            violation, function, f"{param} is not encodable as UTF-8 "
-                                 f"(character {exc.start}: {exc.reason})") from None
+        raise _violation(errors, violation, function,
+                         f"{param} is not encodable as UTF-8 (character {exc.start}: "
+                         f"{exc.reason})") from None
     nul = data.find(b"\0")
     if nul >= 0:
-        raise exception_class(violation)(
-            violation, function, f"{param} contains a NUL character at byte {nul}; C strings end at "
-                         f"the first NUL, so the rest would be silently dropped")
+        raise _violation(errors, violation, function,
+                         f"{param} contains a NUL character at byte {nul}; C strings end at the "
+                         f"first NUL, so the rest would be silently dropped")
     return data
 
 
-def c_int(value: object, param: str, function: str, lo: int, hi: int, violation: int) -> int:
+def c_int(value: object, param: str, function: str, lo: int, hi: int, violation: int | None,
+          errors: type[FfiError]) -> int:
     """A Python integer that fits the C type, else the parameter's declared violation code."""
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise TypeError(f"{function}: {param} must be int, not {type(value).__name__}")
     number = operator.index(value)  # type: ignore[arg-type,unused-ignore]
     if not lo <= number <= hi:
-        raise exception_class(violation)(
-            violation, function, f"{param} = {number} does not fit the C type "
-                                 f"(range [{lo}, {hi}])")
+        raise _violation(errors, violation, function,
+                         f"{param} = {number} does not fit the C type (range [{lo}, {hi}])")
     return number
 
 
@@ -266,3 +280,15 @@ def c_float(value: object, param: str, function: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{function}: {param} must be float, not {type(value).__name__}")
     return float(value)
+
+
+def c_bytes(value: object, param: str, function: str) -> bytes:
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{function}: {param} must be bytes, not {type(value).__name__}")
+    return bytes(value)
+
+
+def precondition(ok: bool, function: str, message: str) -> None:
+    """Refuse a call that would break a precondition of the spec (undefined behaviour)."""
+    if not ok:
+        raise PreconditionError(f"{function}: {message}")
