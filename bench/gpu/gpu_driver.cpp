@@ -8,7 +8,11 @@
 //   gpu_driver h2d BYTES REPS                  pinned -> device copy (GB/s)
 //   gpu_driver load LIB FILE REPS              cuda_load_model (GB/s per load)
 //   gpu_driver streams LIB FILE CASES          one line per case: code and the stream in hex
-//   gpu_driver tokens LIB FILE MAX REPS        generation speed (pieces/s)
+//   gpu_driver tokens LIB FILE MAX REPS [T]    generation speed (pieces/s) at temperature T (0.8)
+//   gpu_driver d2d BYTES REPS                  device -> device copy (GB/s of bytes copied)
+//   gpu_driver pin BYTES                       seconds to page-lock BYTES: cudaHostAlloc in one
+//                                              piece, in 2 MiB pieces, and anonymous memory with
+//                                              huge pages + cudaHostRegister
 //   gpu_driver scenario LIB DIR                every device path and bad input, checked
 //
 // The library is dlopen'ed by path, so one binary drives the host and the cuda builds; its
@@ -16,6 +20,7 @@
 #include <cuda_runtime.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -330,7 +335,52 @@ int streams(const std::string& lib, const std::string& path, const std::string& 
   return 0;
 }
 
-int tokens(const std::string& lib, const std::string& path, int max_tokens, int reps) {
+int d2d(std::size_t bytes, int reps) {
+  char* a = nullptr;
+  char* b = nullptr;
+  cuda_ok(cudaMalloc(reinterpret_cast<void**>(&a), bytes), "cudaMalloc");
+  cuda_ok(cudaMalloc(reinterpret_cast<void**>(&b), bytes), "cudaMalloc");
+  cuda_ok(cudaMemset(a, 1, bytes), "cudaMemset");
+  cuda_ok(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "warm-up copy");
+  cuda_ok(cudaDeviceSynchronize(), "sync");
+  std::vector<double> gbs;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = Clock::now();
+    cuda_ok(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy D2D");
+    cuda_ok(cudaDeviceSynchronize(), "sync");
+    gbs.push_back(bytes / seconds_since(t0) / 1e9);
+  }
+  cuda_ok(cudaFree(a), "cudaFree");
+  cuda_ok(cudaFree(b), "cudaFree");
+  std::printf("{\"bytes\": %zu, \"gbs\": %.3f, \"runs\": %s}\n", bytes, median(gbs), json_list(gbs).c_str());
+  return 0;
+}
+
+int pin(std::size_t bytes) {
+  cuda_ok(cudaFree(nullptr), "context");
+  auto t0 = Clock::now();
+  void* one = nullptr;
+  cuda_ok(cudaHostAlloc(&one, bytes, cudaHostAllocDefault), "cudaHostAlloc");
+  const double whole = seconds_since(t0);
+  constexpr std::size_t kPiece = std::size_t{2} << 20;
+  std::vector<void*> pieces(bytes / kPiece);
+  t0 = Clock::now();
+  for (auto& p : pieces) cuda_ok(cudaHostAlloc(&p, kPiece, cudaHostAllocDefault), "cudaHostAlloc piece");
+  const double split = seconds_since(t0);
+  t0 = Clock::now();
+  void* map = ::mmap(nullptr, bytes + kPiece, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  auto* aligned = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(map) + kPiece - 1) & ~(kPiece - 1));
+  (void)::madvise(aligned, bytes, MADV_HUGEPAGE);
+  std::memset(aligned, 0, bytes);
+  const cudaError_t reg = cudaHostRegister(aligned, bytes, cudaHostRegisterDefault);
+  const double registered = seconds_since(t0);
+  std::printf("{\"bytes\": %zu, \"hostalloc_one_s\": %.6f, \"hostalloc_2mib_pieces_s\": %.6f, "
+              "\"thp_register_s\": %.6f, \"register_ok\": %s}\n",
+              bytes, whole, split, registered, reg == cudaSuccess ? "true" : "false");
+  return 0;
+}
+
+int tokens(const std::string& lib, const std::string& path, int max_tokens, int reps, float temperature = 0.8f) {
   Ffi ffi(lib);
   CudaContext* ctx = must_init(ffi);
   CudaModel* model = must_load(ffi, ctx, path);
@@ -339,14 +389,15 @@ int tokens(const std::string& lib, const std::string& path, int max_tokens, int 
   for (int r = 0; r < reps + 1; ++r) {  // the first run warms up (module load, pinned buffers)
     std::string text;
     const auto t0 = Clock::now();
-    const int code = generate(ffi, model, "bench", max_tokens, 0.8f, 1234, text, &pieces);
+    const int code = generate(ffi, model, "bench", max_tokens, temperature, 1234, text, &pieces);
     const double s = seconds_since(t0);
     if (code != 0) die("generation failed: code " + std::to_string(code) + ": " + ffi.detail());
     if (r > 0) rates.push_back(pieces / s);
   }
   ffi.cuda_unload_model(model);
   ffi.cuda_destroy(ctx);
-  std::printf("{\"pieces\": %d, \"pieces_per_s\": %.1f, \"runs\": %s}\n", pieces, median(rates), json_list(rates).c_str());
+  std::printf("{\"pieces\": %d, \"pieces_per_s\": %.1f, \"temperature\": %g, \"runs\": %s}\n", pieces, median(rates),
+              static_cast<double>(temperature), json_list(rates).c_str());
   return 0;
 }
 
@@ -472,7 +523,9 @@ int main(int argc, char** argv) {
   if (cmd == "h2d") return need(2), h2d(std::stoull(a[1]), std::stoi(a[2]));
   if (cmd == "load") return need(3), load(a[1], a[2], std::stoi(a[3]));
   if (cmd == "streams") return need(3), streams(a[1], a[2], a[3]);
-  if (cmd == "tokens") return need(4), tokens(a[1], a[2], std::stoi(a[3]), std::stoi(a[4]));
+  if (cmd == "tokens") return need(4), tokens(a[1], a[2], std::stoi(a[3]), std::stoi(a[4]), a.size() > 5 ? std::stof(a[5]) : 0.8f);
+  if (cmd == "d2d") return need(2), d2d(std::stoull(a[1]), std::stoi(a[2]));
+  if (cmd == "pin") return need(1), pin(std::stoull(a[1]));
   if (cmd == "scenario") return need(2), scenario(a[1], a[2]);
   die("unknown command '" + cmd + "'");
 }

@@ -72,11 +72,12 @@ def conformance_tiny(path: Path) -> bool:
     try:
         sys.path.insert(0, str(HERE.parent.parent))
         from conformance import models
+
+        emb, out, tokens, eos = models.tiny_weights()
+        models.write_model(path, emb, out, tokens, eos)  # imports gguf only here
     except Exception as e:  # numpy or gguf (or its stand-in) missing
         print(f"make_models: conformance tiny model unavailable ({e}); using rand.gguf", file=sys.stderr)
         return False
-    emb, out, tokens, eos = models.tiny_weights()
-    models.write_model(path, emb, out, tokens, eos)
     return True
 
 

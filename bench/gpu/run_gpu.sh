@@ -161,6 +161,7 @@ bench_load() {
   for threads in 1 4 8 16 "$JOBS"; do probe ceiling "$DRIVER" ceiling "$M/bench1g.gguf" "$threads" 3 || rc=1; done
   probe pageable "$DRIVER" pageable "$M/bench1g.gguf" 3 || rc=1
   probe h2d "$DRIVER" h2d 1073741824 5 || rc=1
+  probe pin "$DRIVER" pin 67108864 || rc=1
   probe load "$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 6 || rc=1
   probe load_host "$DRIVER" load "$HOST_LIB" "$M/bench1g.gguf" 2 || rc=1
   return $rc
@@ -171,6 +172,8 @@ bench_tokens() {
   probe cuda_rand "$DRIVER" tokens "$CUDA_LIB" "$M/rand.gguf" 2048 3 || rc=1
   probe host_rand "$DRIVER" tokens "$HOST_LIB" "$M/rand.gguf" 2048 3 || rc=1
   probe cuda_bench1g "$DRIVER" tokens "$CUDA_LIB" "$M/bench1g.gguf" 256 3 || rc=1
+  probe cuda_bench1g_t0 "$DRIVER" tokens "$CUDA_LIB" "$M/bench1g.gguf" 256 3 0 || rc=1
+  probe d2d "$DRIVER" d2d 536870912 10 || rc=1
   probe host_bench1g "$DRIVER" tokens "$HOST_LIB" "$M/bench1g.gguf" 16 1 || rc=1
   return $rc
 }
@@ -190,16 +193,38 @@ else
 fi
 
 # ------------------------------------------------------------------ conformance, native tests
+# The suite's files run as parallel shards (each a pytest process forking its own children),
+# with the differential beside them: the same tests and examples as one sequential run, in
+# the time of the longest shard. Each shard writes its own report directory and log.
+conformance_parallel() {
+  local rc=0 name pids=() names=()
+  for name in test_semantics test_negative test_lifecycle test_resources test_static test_threads; do
+    [ -f "conformance/$name.py" ] || continue
+    "$PY" -m pytest "conformance/$name.py" --lib "$CUDA_LIB" --backend cuda -q -p no:cacheprovider \
+      --report-dir "$RESULTS/conformance/$name" > "$RESULTS/conformance_$name.log" 2>&1 &
+    pids+=($!); names+=("$name")
+  done
+  "$PY" -m pytest conformance/test_differential.py --lib "$HOST_LIB" --lib "$CUDA_LIB" --backend cuda -q \
+    -p no:cacheprovider --report-dir "$RESULTS/conformance_differential" > "$RESULTS/conformance_differential.log" 2>&1 &
+  pids+=($!); names+=(differential)
+  for k in "${!pids[@]}"; do
+    if wait "${pids[$k]}"; then echo "${names[$k]}: $(tail -n 1 "$RESULTS/conformance_${names[$k]}.log")"
+    else rc=1; echo "${names[$k]}: FAILED"; tail -n 20 "$RESULTS/conformance_${names[$k]}.log"; fi
+  done
+  # Every test file of the suite ran in some shard (a new file must be added above).
+  for f in conformance/test_*.py; do
+    name=$(basename "$f" .py)
+    [ "$name" = test_differential ] || [[ " ${names[*]} " == *" $name "* ]] || { echo "not run: $f"; rc=1; }
+  done
+  return $rc
+}
+export -f conformance_parallel
+export PY RESULTS
 if [ -z "$missing" ] && [ -d conformance ]; then
-  step conformance_cuda 300 "$PY" -m pytest conformance --lib "$CUDA_LIB" --backend cuda -q -p no:cacheprovider \
-    --report-dir "$RESULTS/conformance"
-  # The suite's own differential: the same calls on both libraries, results compared.
-  step conformance_differential 180 "$PY" -m pytest conformance/test_differential.py --lib "$HOST_LIB" --lib "$CUDA_LIB" \
-    --backend cuda -q -p no:cacheprovider --report-dir "$RESULTS/conformance_differential"
+  step conformance 300 conformance_parallel
 else
   why="python packages missing: ${missing:-none}; conformance/ present: $([ -d conformance ] && echo yes || echo no)"
-  skip conformance_cuda "$why"
-  skip conformance_differential "$why"
+  skip conformance "$why"
 fi
 # Informational: the native tests were written against the host backend (its virtual device
 # count, its exact inference-state size), so some of their cases do not apply to cuda.

@@ -21,7 +21,9 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -35,49 +37,65 @@ namespace worker::backend {
 namespace {
 
 // Logits kernel geometry: one thread owns one vocabulary row and sums it sequentially
-// (math::dot_in_order); the block stages a kTile-wide slice of its rows through shared
-// memory so that global loads are coalesced along the row although each thread walks its own.
+// (math::dot_in_order, the model's definition, which is what makes host and CUDA streams
+// identical). Each warp owns 32 rows and walks them in kTile-column tiles: its lanes load a
+// tile with coalesced 128-byte reads into registers, park it in the warp's shared-memory
+// slice, issue the loads of the *next* tile, and only then sum the current one, so the memory
+// system always has a tile per warp in flight while the serial sums run. Warps synchronise
+// only with themselves (__syncwarp); there is no block-wide barrier per tile.
 constexpr int kRowsPerBlock = 128;
-constexpr int kTile = 32;
 constexpr int kWarps = kRowsPerBlock / 32;
+constexpr int kTile = 64;
 
 // Uploads below this size go straight from pageable memory (the driver stages them); the
-// pinned staging lanes are only worth their allocation for real weight files.
+// pinned staging lanes are for real weight files.
 constexpr std::size_t kDirectUploadLimit = std::size_t{8} << 20;
 
 __global__ void __launch_bounds__(kRowsPerBlock)
     logits_kernel(const float* __restrict__ w, const float* __restrict__ x, std::uint32_t d,
                   std::uint32_t n_vocab, float* __restrict__ out) {
-  __shared__ float tile[kRowsPerBlock][kTile + 1];  // +1: row r and r+1 fall in different banks
-  __shared__ float xs[kTile];
-  const std::uint32_t row0 = blockIdx.x * kRowsPerBlock;
-  const std::uint32_t rows = min(static_cast<std::uint32_t>(kRowsPerBlock), n_vocab - row0);
+  __shared__ float tile[kWarps][32][kTile + 1];  // +1: row r and r+1 fall in different banks
+  __shared__ float xs[kWarps][kTile];
   const unsigned lane = threadIdx.x % 32;
   const unsigned warp = threadIdx.x / 32;
+  const std::uint32_t row0 = blockIdx.x * kRowsPerBlock + warp * 32;
+  if (row0 >= n_vocab) return;  // the whole warp: nothing below waits for it
+  const std::uint32_t rows = min(32u, n_vocab - row0);
+  // next[r * 2 + h] = w[row0 + r][i0 + h * 32 + lane]: fully unrolled, so it stays in registers.
+  float next[64];
+  auto load = [&](std::uint32_t i0) {
+#pragma unroll
+    for (int r = 0; r < 32; ++r) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const std::uint32_t col = i0 + h * 32 + lane;
+        next[r * 2 + h] = static_cast<std::uint32_t>(r) < rows && col < d ? w[static_cast<std::size_t>(row0 + r) * d + col] : 0.0f;
+      }
+    }
+  };
   float acc = 0.0f;
+  load(0);
   for (std::uint32_t i0 = 0; i0 < d; i0 += kTile) {
     const std::uint32_t width = min(static_cast<std::uint32_t>(kTile), d - i0);
-    // Warp k loads rows k, k + kWarps, ...; its 32 lanes read 32 consecutive floats of a row.
-    // A compile-time trip count, fully unrolled: all of a warp's loads are issued before the
-    // first one is waited for (a step is bound by memory latency, not arithmetic).
-    constexpr int kLoads = kRowsPerBlock / kWarps;
-    float loaded[kLoads];  // registers: indexed only by unrolled constants
 #pragma unroll
-    for (int k = 0; k < kLoads; ++k) {
-      const std::uint32_t r = warp + k * kWarps;
-      loaded[k] = r < rows && lane < width ? w[static_cast<std::size_t>(row0 + r) * d + i0 + lane] : 0.0f;
+    for (int r = 0; r < 32; ++r) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) tile[warp][r][h * 32 + lane] = next[r * 2 + h];
     }
 #pragma unroll
-    for (int k = 0; k < kLoads; ++k) tile[warp + k * kWarps][lane] = loaded[k];
-    if (threadIdx.x < width) xs[threadIdx.x] = x[i0 + threadIdx.x];
-    __syncthreads();
-    if (threadIdx.x < rows) {
+    for (int h = 0; h < 2; ++h) {
+      const std::uint32_t col = i0 + h * 32 + lane;
+      xs[warp][h * 32 + lane] = col < d ? x[col] : 0.0f;
+    }
+    __syncwarp();
+    if (i0 + kTile < d) load(i0 + kTile);  // in flight while the sums below run
+    if (lane < rows) {
       // acc = acc + w[v][i] * x[i] for i in order: math::dot_in_order, bit for bit.
-      for (std::uint32_t c = 0; c < width; ++c) acc = __fadd_rn(acc, __fmul_rn(tile[threadIdx.x][c], xs[c]));
+      for (std::uint32_t c = 0; c < width; ++c) acc = __fadd_rn(acc, __fmul_rn(tile[warp][lane][c], xs[warp][c]));
     }
-    __syncthreads();
+    __syncwarp();  // the slice is rewritten by the next tile
   }
-  if (threadIdx.x < rows) out[row0 + threadIdx.x] = acc;
+  if (lane < rows) out[row0 + lane] = acc;
 }
 
 // The token pick of one step, math.hpp's argmax and sample on the device, in one block.
@@ -238,6 +256,36 @@ std::size_t env_size(const char* name, std::size_t fallback, std::size_t lo, std
   return static_cast<std::size_t>(value);
 }
 
+StagingConfig staging_config() {
+  StagingConfig config;
+  config.lanes = env_size("WORKER_FFI_CUDA_UPLOAD_THREADS",
+                          std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 16), 1, 64);
+  config.chunk_bytes = env_size("WORKER_FFI_CUDA_STAGING_MIB", 2, 1, 256) << 20;
+  return config;
+}
+
+// The staging lanes of one device, shared by every context of the process: created once (the
+// first context starts creating them in the background), then reused by every load, so no
+// load pays for page-locking buffers. Never freed: the pinned block (lanes x 2 x chunk bytes,
+// 64 MiB by default) lives as long as the process, and is not device memory.
+struct SharedStaging {
+  std::mutex mutex;  // one staged upload at a time per device: they share the lanes
+  std::unique_ptr<StagingUploader> uploader;
+  StagingUploader& get(int ordinal) {  // caller holds mutex
+    if (!uploader) uploader = std::make_unique<StagingUploader>(ordinal, staging_config());
+    return *uploader;
+  }
+};
+
+SharedStaging& shared_staging(int ordinal) {
+  static std::mutex pools_mutex;
+  static auto* pools = new std::unordered_map<int, SharedStaging*>();  // leaked on purpose (see above)
+  std::lock_guard<std::mutex> lock(pools_mutex);
+  SharedStaging*& pool = (*pools)[ordinal];
+  if (pool == nullptr) pool = new SharedStaging();
+  return *pool;
+}
+
 class CudaDevice final : public Device {
  public:
   explicit CudaDevice(int ordinal) : ordinal_(ordinal) {
@@ -272,15 +320,34 @@ class CudaDevice final : public Device {
       fail(stream == cudaErrorMemoryAllocation ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN,
            "cudaStreamCreateWithFlags on device " + std::to_string(ordinal_), stream);
     }
+    // Create the process's staging lanes for this device in the background (a no-op once they
+    // exist): cuda_init does not wait for them, and a load that comes before they are ready
+    // waits on the pool's mutex. A failure here is not reported: the load retries and reports.
+    try {
+      prewarm_ = std::thread([ordinal = ordinal_] {
+        if (cudaSetDevice(ordinal) != cudaSuccess) {
+          (void)cudaGetLastError();
+          return;
+        }
+        SharedStaging& pool = shared_staging(ordinal);
+        std::lock_guard<std::mutex> lock(pool.mutex);
+        try {
+          pool.get(ordinal).prepare();
+        } catch (...) {
+        }
+      });
+    } catch (const std::system_error&) {
+      // No thread: the first load creates the lanes itself.
+    }
   }
 
   ~CudaDevice() override {
     // Errors are ignored here on purpose: a destructor cannot report them, and a sticky error
     // would make every call below fail anyway. No cudaDeviceReset (see the file comment).
+    if (prewarm_.joinable()) prewarm_.join();
     select_quietly();
     (void)cudaStreamSynchronize(stream_);
     (void)cudaStreamDestroy(stream_);
-    staging_.reset();
     if (logits_pinned_ != nullptr) (void)cudaFreeHost(logits_pinned_);
     if (token_slot_ != nullptr) (void)cudaFreeHost(token_slot_);
     // The core frees every buffer before its context goes; free what a core bug left anyway.
@@ -316,8 +383,9 @@ class CudaDevice final : public Device {
 
   void upload(void* dst, const void* src, std::size_t bytes) override {
     if (copied_directly(dst, src, bytes)) return;
-    std::lock_guard<std::mutex> lock(staging_mutex_);
-    staging().upload(dst, src, bytes);
+    SharedStaging& pool = shared_staging(ordinal_);
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    pool.get(ordinal_).upload(dst, src, bytes);
   }
 
   void upload_file(void* dst, int fd, std::uint64_t offset, std::size_t bytes) override {
@@ -331,8 +399,9 @@ class CudaDevice final : public Device {
     }
     (void)copied_directly(dst, nullptr, bytes);  // checks the device; false for this size
     // pread straight into the pinned staging buffers: no mapping, no pageable bounce.
-    std::lock_guard<std::mutex> lock(staging_mutex_);
-    staging().upload_file(dst, fd, offset, bytes);
+    SharedStaging& pool = shared_staging(ordinal_);
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    pool.get(ordinal_).upload_file(dst, fd, offset, bytes);
   }
 
   bool is_resident(const void* ptr) const noexcept override {
@@ -521,19 +590,6 @@ class CudaDevice final : public Device {
     return false;
   }
 
-  // The staging lanes, created on first use. Callers hold staging_mutex_: uploads on one
-  // device take turns, since they share the lanes and one upload already uses every core.
-  StagingUploader& staging() {
-    if (!staging_) {
-      StagingConfig config;
-      config.lanes = env_size("WORKER_FFI_CUDA_UPLOAD_THREADS",
-                              std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 16), 1, 64);
-      config.chunk_bytes = env_size("WORKER_FFI_CUDA_STAGING_MIB", 2, 1, 256) << 20;
-      staging_ = std::make_unique<StagingUploader>(ordinal_, config);
-    }
-    return *staging_;
-  }
-
   // cudaLaunchKernel returns the launch error itself, so no cudaGetLastError is needed to
   // find it (which would also pick up and clear unrelated errors of this thread).
   void launch(const void* kernel, dim3 grid, dim3 block, void** args, const char* name) {
@@ -612,8 +668,7 @@ class CudaDevice final : public Device {
   std::uint32_t logits_capacity_ = 0;
   long long* token_slot_ = nullptr;
 
-  std::mutex staging_mutex_;  // one staged upload at a time per device
-  std::unique_ptr<StagingUploader> staging_;
+  std::thread prewarm_;  // creating the shared staging lanes (joined before the device goes)
 
   std::mutex evicted_mutex_;
   std::unordered_set<void*> evicted_;  // pinned host blocks standing in for evicted weights

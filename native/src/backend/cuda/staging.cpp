@@ -1,6 +1,9 @@
 #include "backend/cuda/staging.hpp"
 
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <algorithm>
 #include <atomic>
@@ -50,26 +53,89 @@ StagingUploader::~StagingUploader() {
     }
     for (int k = 0; k < 2; ++k) {
       if (lane.drained[k] != nullptr) (void)cudaEventDestroy(lane.drained[k]);
-      if (lane.buffer[k] != nullptr) (void)cudaFreeHost(lane.buffer[k]);
+    }
+  }
+  if (block_ != nullptr) {
+    if (map_base_ != nullptr) {
+      (void)cudaHostUnregister(block_);
+      ::munmap(map_base_, map_bytes_);
+    } else {
+      (void)cudaFreeHost(block_);
     }
   }
 }
 
+namespace {
+// One pinned block for every buffer: a single page-locking call instead of one per buffer.
+// Anonymous memory asked for transparent huge pages and registered with CUDA pins and maps a
+// few hundred huge pages instead of tens of thousands of small ones; where that fails,
+// cudaHostAlloc. WORKER_FFI_CUDA_STAGING_ALLOC=hostalloc forces the latter (experiments).
+void* pinned_block(std::size_t bytes, void*& map_base, std::size_t& map_bytes, std::string& why) {
+  const char* mode = std::getenv("WORKER_FFI_CUDA_STAGING_ALLOC");
+  const bool force_hostalloc = mode != nullptr && std::string(mode) == "hostalloc";
+  if (!force_hostalloc) {
+    constexpr std::size_t kHuge = std::size_t{2} << 20;
+    const std::size_t len = bytes + kHuge;  // room to align to a huge page
+    void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) {
+      auto* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1));
+      (void)::madvise(aligned, bytes, MADV_HUGEPAGE);
+      std::memset(aligned, 0, bytes);  // fault the pages in (huge ones where the kernel allows)
+      const cudaError_t status = cudaHostRegister(aligned, bytes, cudaHostRegisterDefault);
+      if (status == cudaSuccess) {
+        map_base = p;
+        map_bytes = len;
+        return aligned;
+      }
+      (void)cudaGetLastError();
+      ::munmap(p, len);
+    }
+  }
+  void* p = nullptr;
+  const cudaError_t status = cudaHostAlloc(&p, bytes, cudaHostAllocDefault);
+  if (status != cudaSuccess) {
+    (void)cudaGetLastError();
+    why = cuda_text(status);
+    return nullptr;
+  }
+  map_base = nullptr;
+  map_bytes = 0;
+  return p;
+}
+}  // namespace
+
 void StagingUploader::ensure_lanes(std::size_t count) {
+  if (lanes_.size() >= count) return;
+  if (block_ == nullptr) {
+    // Sized for the configured lane count once, so later uploads never allocate.
+    const std::size_t lanes = std::max(count, config_.lanes);
+    const std::size_t bytes = lanes * 2 * config_.chunk_bytes;
+    std::string why;
+    block_ = pinned_block(bytes, map_base_, map_bytes_, why);
+    if (block_ == nullptr) {
+      throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, "pinned staging buffers (" + std::to_string(bytes) +
+                                                         " bytes) could not be allocated: " + why);
+    }
+    block_bytes_ = bytes;
+  }
   while (lanes_.size() < count) {
+    if ((lanes_.size() + 1) * 2 * config_.chunk_bytes > block_bytes_) {
+      throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, "staging: more lanes than the pinned block holds");
+    }
     // Append first, so the destructor frees whatever part of the lane was created.
     lanes_.emplace_back();
     Lane& lane = lanes_.back();
+    auto* base = static_cast<unsigned char*>(block_) + (lanes_.size() - 1) * 2 * config_.chunk_bytes;
+    lane.buffer[0] = base;
+    lane.buffer[1] = base + config_.chunk_bytes;
     cudaError_t status = cudaStreamCreateWithFlags(&lane.stream, cudaStreamNonBlocking);
     for (int k = 0; k < 2 && status == cudaSuccess; ++k) {
-      status = cudaHostAlloc(&lane.buffer[k], config_.chunk_bytes, cudaHostAllocDefault);
-      if (status == cudaSuccess) status = cudaEventCreateWithFlags(&lane.drained[k], cudaEventDisableTiming);
+      status = cudaEventCreateWithFlags(&lane.drained[k], cudaEventDisableTiming);
     }
     if (status != cudaSuccess) {
       (void)cudaGetLastError();  // our own, reported below
-      throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, "pinned staging lane " + std::to_string(lanes_.size() - 1) +
-                                                         " (" + std::to_string(2 * config_.chunk_bytes) +
-                                                         " bytes) could not be created: " + cuda_text(status));
+      throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, "staging lane " + std::to_string(lanes_.size() - 1) +
+                                                         " could not be created: " + cuda_text(status));
     }
   }
 }

@@ -30,6 +30,11 @@ class StagingUploader {
   StagingUploader(const StagingUploader&) = delete;
   StagingUploader& operator=(const StagingUploader&) = delete;
 
+  // Creates the lanes (streams, events, and one pinned block for all their buffers) now,
+  // so that the first upload does not pay for them. Throws core::Error(MODEL_LOAD_FAILED).
+  void prepare() { ensure_lanes(config_.lanes); }
+  const StagingConfig& config() const noexcept { return config_; }
+
   // dst[0..bytes) (device memory) = src[0..bytes) (any readable host memory, e.g. a mapped
   // file). Throws core::Error(MODEL_LOAD_FAILED) naming the failing step.
   void upload(void* dst, const void* src, std::size_t bytes);
@@ -52,6 +57,10 @@ class StagingUploader {
   const int ordinal_;
   const StagingConfig config_;
   std::vector<Lane> lanes_;
+  void* block_ = nullptr;       // every lane's two buffers, one pinned allocation
+  void* map_base_ = nullptr;    // when block_ is registered anonymous memory: the mapping (else cudaHostAlloc)
+  std::size_t map_bytes_ = 0;
+  std::size_t block_bytes_ = 0;
 };
 
 }  // namespace worker::backend
