@@ -481,6 +481,28 @@ def types_and_targets(spec: Spec) -> Iterator[Problem]:
                                p.location, _ppath(spec, fn, p, "fixed"),
                                f"declare it under the `constants:` of type {p.ctype.base}")
     yield from _python_target(spec)
+    yield from _boundary_target(spec)
+
+
+def _boundary_target(spec: Spec) -> Iterator[Problem]:
+    """The generated C++ boundary reports through an `int*` out-parameter (or a sentinel with
+    the per-thread detail) and creates handles by returning them."""
+    if spec.targets is None or not spec.targets.boundary:
+        return
+    for fn in spec.functions:
+        ch = fn.channel
+        if ch.is_status or (ch.is_sentinel and (ch.code_from or ch.scope == "handle")):
+            yield _problem("LINT-target-unsupported", f"{fn.name}: the generated C++ boundary "
+                           f"cannot report through a {ch.kind} channel yet", fn.location,
+                           _fpath(spec, fn, "error_channel" if _own_channel(spec, fn) else "errors"),
+                           "use an int* out-parameter channel, or set targets.cpp.enabled: false "
+                           "and implement the header directly")
+        for p in fn.params:
+            if p.is_out_handle:
+                yield _problem("LINT-target-unsupported", f"{fn.name}.{p.name}: the generated C++ "
+                               "boundary creates handles by returning them, not through "
+                               f"{p.ctype.c}", p.location, _ppath(spec, fn, p, "type"),
+                               "return the handle, or set targets.cpp.enabled: false")
 
 
 def _python_target(spec: Spec) -> Iterator[Problem]:

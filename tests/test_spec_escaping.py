@@ -154,6 +154,12 @@ def test_hostile_bindings_import_without_side_effects(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from spec_harness import _import_bindings
 
+    from worker_ffi import _errors
+
+    # The generated module registers its error table with the shared runtime; this process
+    # goes on to use the real bindings, so the registration must not outlive the test.
+    for table in ("_BY_CODE", "_CLASS_BY_CODE", "_UNKNOWN"):
+        monkeypatch.setattr(_errors, table, type(getattr(_errors, table))(getattr(_errors, table)))
     _, artefacts, _ = hostile
     monkeypatch.chdir(tmp_path)
     assert _import_bindings(artefacts["worker_ffi/_generated.py"], tmp_path) == ""
