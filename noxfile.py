@@ -105,7 +105,7 @@ def examples(session: nox.Session) -> None:
     if not Path("/usr/include/sqlite3.h").is_file():
         session.run("apt-get", "update", "-q", external=True)
         session.run("apt-get", "install", "-y", "-q", "libsqlite3-dev", external=True)
-    session.install(*GENERATOR_DEPS, *_group("test"))
+    session.install(*GENERATOR_DEPS, "pytest>=8")
     spec = f"{SQLITE_EXAMPLE}/spec/sqlite3.yaml"
     session.run("python", "-m", "generator", "check", "--spec", spec, "--root", SQLITE_EXAMPLE)
     session.run("pytest", "examples", *session.posargs, env={"PYTHONPATH": str(ROOT)})
@@ -157,6 +157,30 @@ def conformance(session: nox.Session) -> None:
     _cmake(session, "host", "native/build/host")
     session.run("pytest", "conformance", "--lib", HOST_LIB, "--hypothesis-profile", "ci",
                 "--junitxml", "reports/conformance.xml", *session.posargs)
+
+
+@nox.session(tags=["ci"])
+def conformance_sqlite(session: nox.Session) -> None:
+    """The same conformance core against the system libsqlite3, from the SQLite example's spec
+    and the SQLite plug-in (an in-memory database, a statement with two parameters)."""
+    if not Path("/usr/include/sqlite3.h").is_file():
+        session.run("apt-get", "update", "-q", external=True)
+        session.run("apt-get", "install", "-y", "-q", "libsqlite3-dev", external=True)
+    _install(session, "test", package=False)
+    session.install(*GENERATOR_DEPS)
+    session.run("pytest", "conformance", "--spec", f"{SQLITE_EXAMPLE}/spec/sqlite3.yaml",
+                "--hypothesis-profile", "ci", "--report-dir", "reports/sqlite", *session.posargs)
+
+
+@nox.session
+def conformance_seeds(session: nox.Session) -> None:
+    """The suite 20 times under the `dev` profile, each with a random seed, against the host
+    library: no example depends on state an earlier one left (`-- --runs N --jobs N`)."""
+    _install(session, "test", package=False)
+    session.install(*GENERATOR_DEPS)
+    _cmake(session, "host", "native/build/host")
+    session.run("python", "-m", "conformance.seeds", *(session.posargs or ["--runs", "20"]),
+                "--", "--lib", HOST_LIB)
 
 
 @nox.session(tags=["ci"])

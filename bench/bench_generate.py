@@ -42,6 +42,9 @@ def main() -> int:
         [_timed([sys.executable, "-c", "pass"]) for _ in range(args.repeats)])
     print(f"worker spec ({_count(ROOT / 'spec' / 'worker_ffi.yaml')} functions): "
           f"median {baseline * 1000:.0f} ms (target < 300 ms; bare python start {floor * 1000:.0f} ms)")
+    sqlite = ROOT / "examples" / "sqlite" / "spec" / "sqlite3.yaml"
+    print(f"SQLite example spec ({_count(sqlite)} functions): "
+          f"median {time_generate(sqlite, args.repeats) * 1000:.0f} ms")
     tmpdir = Path(tempfile.mkdtemp())
     try:
         rows = []

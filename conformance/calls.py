@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance import isolation, stats
+from conformance import contract, isolation, stats
+from conformance.hooks import Hooks
 from conformance.library import Library
 from conformance.rules import RuleBook
 from conformance.violations import ContractViolation
@@ -42,6 +43,7 @@ class _Out:
 
 
 OUT = _Out()  # allocate the out-parameter and poison it (the default)
+UNWRITTEN = "<unwritten>"  # an out-parameter still holding its poison
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,51 @@ class Outcome:
     code: int | None  # None when the function has no error channel or it was passed NULL
     outs: dict[str, Any]
     detail: str
+    success: frozenset[int] = frozenset({0})  # the codes that are not failures
 
     @property
     def ok(self) -> bool:
         if self.code is not None:
-            return self.code == 0
+            return self.code in self.success
         return self.detail == ""
+
+    @property
+    def handle(self) -> HandleRef | None:
+        """The handle a creator made: its result, or what it wrote through its out-handle."""
+        if isinstance(self.ret, HandleRef):
+            return self.ret
+        return next((v for v in self.outs.values() if isinstance(v, HandleRef)), None)
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A named constant the spec says to pass (`fixed: SQLITE_TRANSIENT`)."""
+
+    name: str
+    value: int
+
+
+def fixed_value(spec: Spec, p: Param) -> Fixed:
+    """The named constant a `fixed:` parameter always receives."""
+    decl = spec.type_decl(p.ctype.base) if hasattr(spec, "type_decl") else None
+    for c in getattr(decl, "constants", ()) if decl is not None else ():
+        if c.name == p.fixed:
+            return Fixed(c.name, c.value)
+    raise LookupError(f"{p.name}: fixed constant {p.fixed} is not declared by type {p.ctype.base}")
+
+
+def channel_kind(fn: Function) -> str:
+    """out_param | status | sentinel | none (the model's resolved error channel)."""
+    ch = getattr(fn, "channel", None)
+    if ch is not None and ch.kind != "none" and (fn.fallible or ch.kind == "out_param"):
+        return ch.kind  # a function that declares no error cannot report one
+    return "out_param" if fn.error_param is not None else "none"
+
+
+def success_codes(fn: Function) -> frozenset[int]:
+    ch = getattr(fn, "channel", None)
+    values = getattr(ch, "success_values", ()) if ch is not None else ()
+    return frozenset(values) or frozenset({0})
 
 
 def float32(x: float) -> float:
@@ -150,6 +191,68 @@ class Caller:
         self.observe = observe or stats.observe
         self.trace = Trace()
         self.trace._test = test
+        self.hooks = contract.hooks() if spec is contract.load() else Hooks(spec)
+        self.plugin = contract.plugin() if spec is contract.load() else None
+        detail_fn = next((f for f in spec.functions if f.role == "last_error_detail"), None)
+        self.has_detail = detail_fn is not None
+        self._detail_fn = getattr(self.lib, detail_fn.name) if detail_fn is not None else None
+        # State the current example changed, undone before the next one starts.
+        self.armed: dict[str, dict[str, Any]] = {}   # fault hook -> the handle args it was armed on
+        self.created: list[tuple[HandleRef, HandleRef | None]] = []  # (handle, parent handle)
+        self.gone: set[int] = set()  # id() of handles destroyed (directly or by cascade)
+
+    # ------------------------------------------------------------------ examples
+    def end_prelude(self) -> None:
+        """The fixtures are built: what exists now is the state every example starts from."""
+        self.trace.end_prelude()
+        self.created.clear()
+        self.gone.clear()
+
+    def begin_example(self) -> None:
+        """Start a Hypothesis example from the known state: disarm every fault the previous
+        example armed and destroy every handle it created and left alive."""
+        self.restore()
+        self.trace.begin_example()
+
+    def restore(self) -> None:
+        for fn in self.hooks.faults:
+            if fn.name in self.armed:
+                handles = self.armed.pop(fn.name)
+                if any(id(h) in self.gone for h in handles.values()):
+                    continue  # armed on a handle that no longer exists
+                args = {**handles, Hooks.switch(fn).name: Hooks.disarm_value(fn)}
+                for _ in range(2):  # a disarm that an armed call fault failed is repeated once
+                    if self.call(fn.name, **args).ok:
+                        break
+        for h, parent in reversed(self.created):
+            if id(h) in self.gone or (parent is not None and id(parent) in self.gone):
+                continue
+            destroyer = self.spec.function(self.spec.handle(h.type).destroyed_by)
+            self.call(destroyer.name, **{destroyer.handle_params[0].name: h})
+        self.created.clear()
+        self.gone.clear()
+
+    def _track(self, fn: Function, kwargs: dict[str, Any], o: Outcome) -> None:
+        if self.hooks.is_fault(fn):
+            handles = {k: v for k, v in kwargs.items() if isinstance(v, HandleRef)}
+            if Hooks.arms(fn, kwargs) and o.ok:  # a refused arming armed nothing
+                self.armed[fn.name] = handles
+            else:
+                self.armed.pop(fn.name, None)
+        made = o.handle if fn.creates else None
+        if made is not None and made.value != 0:
+            parent = next((v for v in kwargs.values() if isinstance(v, HandleRef)), None)
+            self.created.append((made, parent))
+        if fn.destroys:
+            target = next((v for v in kwargs.values() if isinstance(v, HandleRef)), None)
+            if target is not None:
+                self._mark_gone(target)
+
+    def _mark_gone(self, h: HandleRef) -> None:
+        self.gone.add(id(h))
+        for child, parent in self.created:
+            if parent is h and id(child) not in self.gone:
+                self._mark_gone(child)
 
     # ------------------------------------------------------------------ helpers
     def code_key(self, code: int | None) -> str:
@@ -167,7 +270,10 @@ class Caller:
         return render_python(self) + "\n" + render_c(self)
 
     def detail(self) -> str:
-        return self.ffi.string(self.lib.cuda_last_error_detail()).decode("utf-8", "replace")
+        """The thread's last-error detail (the `last_error_detail` role), "" without one."""
+        if self._detail_fn is None:
+            return ""
+        return self.ffi.string(self._detail_fn()).decode("utf-8", "replace")
 
     # ------------------------------------------------------------------ the call
     def call(self, fn_name: str, **kwargs: Any) -> Outcome:
@@ -175,6 +281,7 @@ class Caller:
         c_args, py_args, c_exprs, outs = [], [], [], {}
         c_pre: list[str] = []
         py_pre: list[str] = []
+        self._out_names: dict[str, str] = {}
         for p in fn.params:
             value = kwargs[p.name] if p.name in kwargs else self._default(fn, p, kwargs)
             cdata, py_expr, c_expr, c_decl, py_decl = self._marshal(fn, p, value, outs)
@@ -198,12 +305,22 @@ class Caller:
         ret = self._unmarshal_return(fn, raw, result_name)
         code = None
         read_outs = {name: reader() for name, reader in outs.items()}
-        if fn.error_param is not None and "error_code" in read_outs:
+        if fn.error_param is not None and fn.error_param.name in read_outs:
             code = read_outs.pop(fn.error_param.name)
-        outcome = Outcome(fn, ret, code, read_outs, detail)
+        if channel_kind(fn) == "status":
+            code = ret
+        for p in fn.params:  # an out-handle the call wrote becomes a handle the suite holds
+            value = read_outs.get(p.name)
+            if p.is_out_handle and value == 0:
+                read_outs[p.name] = None
+            elif p.is_out_handle and isinstance(value, int):
+                read_outs[p.name] = HandleRef(p.handle, self.ffi.cast(f"{p.handle}*", value),
+                                              self._out_names[p.name], value)
+        outcome = Outcome(fn, ret, code, read_outs, detail, success_codes(fn))
         if ret is not None or code is not None or detail:
             self.trace.note(f"observed: return {self._show(ret)}, code {self.code_key(code)}"
                             + (f", detail {detail!r}" if detail else ""))
+        self._track(fn, kwargs, outcome)
         self._check(fn, kwargs, outcome)
         return outcome
 
@@ -212,17 +329,22 @@ class Caller:
             if p.len:
                 return Buf(256)
             return OUT
-        if any(q.len == p.name for q in fn.params):  # the capacity of a buffer argument
+        if any(q.len == p.name for q in fn.params):  # the capacity or length of a buffer argument
             buf = next(kwargs.get(q.name) for q in fn.params if q.len == p.name)
+            if isinstance(buf, bytes):
+                return len(buf)
             return buf.size if isinstance(buf, Buf) else 256
+        if getattr(p, "fixed", None):
+            return fixed_value(self.spec, p)
+        if p.nullable and p.is_pointer:
+            return NULL
         raise TypeError(f"{fn.name}: argument {p.name} is required")
 
     def _result_name(self, fn: Function) -> str | None:
         if fn.returns.ctype.is_void:
             return None
         if fn.returns.handle:
-            return self.trace.fresh({"CudaContext": "ctx", "CudaModel": "model",
-                                     "InferenceResult": "result"}[fn.returns.handle])
+            return self.trace.fresh(_snake(fn.returns.handle))
         return self.trace.fresh("r")
 
     def _marshal(self, fn: Function, p: Param, value: Any, outs: dict) -> tuple:
@@ -231,6 +353,22 @@ class Caller:
         ct = p.ctype
         if value is NULL:
             return ffi.NULL, "ffi.NULL", "NULL", [], []
+        if isinstance(value, Fixed):
+            return (ffi.cast(ct.c, value.value), f'ffi.cast("{ct.c}", {value.value})', value.name, [], [])
+        if p.direction == "out" and ct.pointer and len(getattr(ct, "levels", (False,))) == 2:
+            target = ct.c[:-1].rstrip()  # the pointee type: `sqlite3*`, `const char*`
+            cell = ffi.new(f"{ct.c}")
+            cell[0] = ffi.cast(target, POISON_U64)
+            name = self.trace.fresh(_snake(p.handle) if p.handle else p.name)
+            self._out_names[p.name] = name
+
+            def read(cell=cell, target=target):
+                v = int(ffi.cast("uintptr_t", cell[0]))
+                return UNWRITTEN if v == POISON_U64 else v
+            outs[p.name] = read
+            return (cell, f"{name}_out", f"&{name}",
+                    [f"{target} {name} = ({target})(uintptr_t){POISON_U64:#x}ULL;"],
+                    [f'{name}_out = ffi.new("{ct.c}")'])
         if p.handle:
             if isinstance(value, Forged):
                 return (ffi.cast(f"{value.type}*", value.value),
@@ -259,10 +397,10 @@ class Caller:
         if ct.is_string:
             assert isinstance(value, bytes), (fn.name, p.name, value)
             return ffi.new("char[]", value), repr(value), _c_string(value), [], []
-        if ct.is_float:
+        if ct.is_float or (not ct.pointer and isinstance(value, float)):
             v = float(value)
             return v, _py_float(v), _c_float(v, ct.base), [], []
-        if ct.is_integer or ct.is_bool:
+        if ct.is_integer or ct.is_bool or (not ct.pointer and isinstance(value, int)):
             v = int(value)
             suffix = "ULL" if ct.base in ("uint64_t", "size_t") else ""
             c_expr = f"{v}{suffix}" if v != -(2**31) else "(-2147483647 - 1)"
@@ -279,7 +417,9 @@ class Caller:
             return HandleRef(fn.returns.handle, raw, name or "?",
                              int(self.ffi.cast("uintptr_t", raw)))
         if rt.is_string:
-            return None if raw == self.ffi.NULL else self.ffi.string(raw)
+            return None if raw == self.ffi.NULL else self.ffi.string(self.ffi.cast("char*", raw))
+        if rt.pointer:
+            return None if raw == self.ffi.NULL else int(self.ffi.cast("uintptr_t", raw))
         if rt.is_bool:
             return bool(raw)
         return int(raw)
@@ -293,27 +433,41 @@ class Caller:
     # ------------------------------------------------------------------ the checks
     def _check(self, fn: Function, kwargs: dict[str, Any], o: Outcome) -> None:
         ep = fn.error_param
+        kind = channel_kind(fn)
         passed_ec = ep is not None and kwargs.get(ep.name, OUT) is not NULL
-        if passed_ec:
-            if o.code is None:
-                raise self.violation(f"FN-{fn.name}-error_code-written",
-                                     f"{fn.name} did not write error_code (still poisoned)")
-            if o.code != 0 and self.code_key(o.code) not in fn.errors:
+        if passed_ec and o.code is None:
+            raise self.violation(f"FN-{fn.name}-{ep.name}-written",
+                                 f"{fn.name} did not write {ep.name} (still poisoned)")
+        if o.code is not None and (passed_ec or kind == "status"):
+            if not o.ok and self.code_key(o.code) not in fn.errors:
+                declared = [self.code_key(c) for c in sorted(o.success)] + list(fn.errors)
                 raise self.violation(f"FN-{fn.name}-errors",
                                      f"{fn.name} reported {self.code_key(o.code)} ({o.code}), "
-                                     f"not in its declared set {{OK, {', '.join(fn.errors)}}}")
+                                     f"not in its declared set {{{', '.join(declared)}}}")
             self.observe(fn.name, self.code_key(o.code))
-        elif ep is None and fn.fallible:
+        elif kind == "none" and fn.fallible:
             # No error channel: a failure shows as the on_error value plus a detail message.
             self.observe(fn.name, "OK" if o.detail == "" else fn.errors[0])
-        failed = (o.code != 0) if o.code is not None else (fn.fallible and o.detail != "")
+        failed = (not o.ok) if o.code is not None else (fn.fallible and o.detail != "")
         if failed:
+            for p in fn.params:  # what a failure leaves in an out-handle (`on_failure`)
+                if p.is_out_handle and p.name in o.outs and getattr(p, "on_failure", None):
+                    got = o.outs[p.name]
+                    if p.on_failure == "null" and got is not None:
+                        raise self.violation(f"FN-{fn.name}-{p.name}-written",
+                                             f"{fn.name} failed with {self.code_key(o.code)} but "
+                                             f"wrote {self._show(got)} to {p.name}; the spec says NULL")
+                    if p.on_failure == "valid" and not isinstance(got, HandleRef):
+                        raise self.violation(f"FN-{fn.name}-{p.name}-written",
+                                             f"{fn.name} failed with {self.code_key(o.code)} and "
+                                             f"wrote {got!r} to {p.name}; the spec says a handle "
+                                             "that must still be destroyed")
             expected = fn.returns.on_error
             if expected is not None and not _matches(o.ret, expected):
                 raise self.violation(f"FN-{fn.name}-returns",
                                      f"{fn.name} failed with {self.code_key(o.code)} but returned "
                                      f"{self._show(o.ret)}; the spec says {expected}")
-        if fn.fallible and o.code is not None:
+        if fn.fallible and o.code is not None and self.has_detail and kind == "out_param":
             explains_false = fn.returns.false_means is not None and o.ret is False
             if o.code == 0 and o.detail != "" and not explains_false:
                 raise self.violation("SEM-last-error-detail",
@@ -324,18 +478,30 @@ class Caller:
                                      "but left the detail empty")
         if not failed:
             self._check_success(fn, o)
+        if self.plugin is not None:
+            self.plugin.check_call(self, fn, kwargs, o)
 
     def _check_success(self, fn: Function, o: Outcome) -> None:
         if fn.returns.handle and o.ret is None and o.code is not None:
             raise self.violation(f"FN-{fn.name}-returns",
                                  f"{fn.name} reported OK but returned NULL")
         allowed = {v.value for v in fn.returns.values}
-        if allowed and o.ret not in allowed:
+        if allowed and channel_kind(fn) != "status" and o.ret not in allowed:
             raise self.violation(f"FN-{fn.name}-returns",
                                  f"{fn.name} succeeded with result {self._show(o.ret)}, not one of "
                                  f"its declared values {sorted(allowed)}")
         for p in fn.params:
             if p.direction != "out" or p.is_error_out or p.name not in o.outs:
+                continue
+            if p.is_out_handle:
+                if o.outs[p.name] is UNWRITTEN and p.written in ("always", "on_success"):
+                    raise self.violation(f"FN-{fn.name}-{p.name}-written",
+                                         f"{fn.name} succeeded without writing {p.name}")
+                if o.outs[p.name] is None and not getattr(p, "null_means", None):
+                    raise self.violation(f"FN-{fn.name}-returns",
+                                         f"{fn.name} succeeded but wrote NULL to {p.name}")
+                continue
+            if p.ctype.pointer and len(getattr(p.ctype, "levels", (False,))) == 2:
                 continue
             promised = p.written == "always" or p.written == "on_success" or (
                 p.written == "when_true" and o.ret is True)
@@ -358,16 +524,27 @@ class Caller:
                                  f"{fn.name} wrote {p.name} without a NUL inside its "
                                  f"{len(raw)}-byte capacity")
         piece = raw.split(b"\0", 1)[0]
-        try:
-            piece.decode("utf-8")
-        except UnicodeDecodeError:
-            raise self.violation("SEM-pieces-utf8",
-                                 f"{fn.name} wrote a piece that is not valid UTF-8: {piece!r}") from None
+        if p.utf8:
+            try:
+                piece.decode("utf-8")
+            except UnicodeDecodeError:
+                raise self.violation(f"FN-{fn.name}-{p.name}-written",
+                                     f"{fn.name} wrote text that is not valid UTF-8: {piece!r}") from None
 
     @staticmethod
-    def piece(o: Outcome, name: str = "token_out") -> bytes:
+    def piece(o: Outcome, name: str | None = None) -> bytes:
+        """The text a call wrote into its (first) char buffer, up to the NUL."""
+        if name is None:
+            name = next(p.name for p in o.fn.params if p.direction == "out" and p.ctype.is_char_buffer)
         raw = o.outs[name]
         return raw.split(b"\0", 1)[0]
+
+
+def _snake(name: str) -> str:
+    """`SomeHandle` -> `some_handle` (replay variable names)."""
+    import re
+
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
 def _matches(ret: Any, expected: str) -> bool:

@@ -4,8 +4,6 @@ and the reports. The checks themselves live in the test_*.py modules."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,9 +11,11 @@ from hypothesis import HealthCheck, settings
 
 from conformance import contract, isolation, report
 from conformance.calls import Caller
-from conformance.library import REPO, Library, default_library
+from conformance.library import Library
+from conformance.plugin import Plugin, UsageError
 from conformance.rules import RuleBook
 from conformance.world import LazyWorld, NoDevice, World
+from generator.problems import SpecError
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
             HealthCheck.data_too_large, HealthCheck.filter_too_much]
@@ -29,25 +29,62 @@ settings.register_profile("thorough", max_examples=1000, deadline=None, print_bl
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance", "worker_ffi conformance suite")
+    group = parser.getgroup("conformance", "conformance suite (any spec, any library)")
+    group.addoption("--spec", default=None, metavar="SPEC",
+                    help="the spec the library claims (default: ini conformance_spec, "
+                         "$CONFORMANCE_SPEC, spec/worker_ffi.yaml)")
+    group.addoption("--plugin", default=None, metavar="MODULE",
+                    help="provider plug-in, a module or .py path (default: ini conformance_plugin, "
+                         "$CONFORMANCE_PLUGIN, conformance.plugins.<interface name>)")
     group.addoption("--lib", action="append", default=[], metavar="PATH",
-                    help="shared library claiming the contract; give twice for a differential run")
+                    help="shared library claiming the contract; give twice for a differential run "
+                         "(default: ini conformance_lib, $CONFORMANCE_LIB, the plug-in's build)")
+    parser.addini("conformance_spec", "spec the library claims (relative to the ini file)")
+    parser.addini("conformance_plugin", "provider plug-in module or .py path")
+    parser.addini("conformance_lib", "shared library to test (relative to the ini file)")
     group.addoption("--backend", choices=["host", "cuda"], default="host",
                     help="which project build to test when --lib is not given (default host)")
     group.addoption("--header", default=None, metavar="PATH",
                     help="the header the library was built against (default native/include)")
-    group.addoption("--models-dir", default=None, metavar="DIR",
-                    help="pre-generated test models (default: run `python -m conformance.models`)")
+    group.addoption("--plugin-data", "--models-dir", dest="plugin_data", default=None, metavar="DIR",
+                    help="pre-made test data for the plug-in (default: it makes them in a temp dir)")
     group.addoption("--report-dir", default=os.environ.get("CONFORMANCE_REPORT_DIR", "reports"),
                     metavar="DIR", help="where conformance.json and conformance.md go")
 
 
+def _setting(config: pytest.Config, option: str, ini: str, env: str) -> str | None:
+    """--option, else the ini value (relative to the ini file), else the environment."""
+    given = config.getoption(option)
+    if given:
+        return given
+    value = config.getini(ini)
+    if value:
+        base = Path(config.inipath).parent if config.inipath else Path.cwd()
+        return os.fspath(base / value) if ini != "conformance_plugin" or value.endswith(".py") \
+            else value
+    return os.environ.get(env) or None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    spec_path = _setting(config, "--spec", "conformance_spec", "CONFORMANCE_SPEC")
+    if spec_path:
+        if not Path(spec_path).is_file():
+            raise pytest.UsageError(f"--spec {spec_path}: no such file")
+        contract.use(spec_path)
+    contract.use_plugin(_setting(config, "--plugin", "conformance_plugin", "CONFORMANCE_PLUGIN"))
+    try:
+        contract.load()
+        contract.plugin()
+    except SpecError as exc:
+        raise pytest.UsageError(f"the spec {contract.path()} is not valid:\n{exc.render()}") from None
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     # --hypothesis-profile wins, then $HYPOTHESIS_PROFILE, then `ci`. Loaded here, not at import:
     # this conftest is imported after Hypothesis' plugin applied the command-line profile.
     settings.load_profile(config.getoption("hypothesis_profile", None)
                           or os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-    config.addinivalue_line("markers", "gpu: needs a usable device (skipped when there is none)")
+    config.addinivalue_line("markers", "gpu: needs handles the library can create here (skipped, with "
+                            "the plug-in's reason, when it cannot: no device)")
     config.addinivalue_line("markers", "isolated: runs in a forked child; a crash is a finding")
     config.addinivalue_line("markers", "differential: needs two libraries (--lib A --lib B)")
     config.pluginmanager.register(report.ReportPlugin(config), "conformance-report")
@@ -66,17 +103,27 @@ def rules(spec) -> RuleBook:
 
 @pytest.fixture(scope="session")
 def libraries(pytestconfig) -> list[Library]:
-    paths = [Path(p).resolve() for p in pytestconfig.getoption("--lib")]
-    backend = pytestconfig.getoption("--backend")
-    if not paths:
-        paths = [default_library(backend)]
+    paths = [Path(p).resolve() for p in _library_paths(pytestconfig)]
     libs = [Library(p, label=f"lib{i}:{p.parent.name}/{p.name}") for i, p in enumerate(paths)]
     for lib in libs:
         if not lib.path.is_file():
-            pytest.exit(f"no library at {lib.path}: build it (cmake -S native -B "
-                        f"native/build/{backend} -DWORKER_FFI_BACKEND={backend} && cmake --build "
-                        f"native/build/{backend} -j2) or pass --lib PATH", returncode=4)
+            pytest.exit(f"no library at {lib.path}: build it or pass --lib PATH", returncode=4)
+    pytestconfig._conformance_libs = paths
     return libs
+
+
+def _library_paths(config: pytest.Config) -> list[str]:
+    given = config.getoption("--lib")
+    if given:
+        return given
+    one = _setting(config, "--lib", "conformance_lib", "CONFORMANCE_LIB")
+    if one:
+        return [one]
+    default = contract.plugin().default_library(config.getoption("--backend"))
+    if default is None:
+        raise pytest.UsageError(f"no library to test for {contract.path().name}: pass --lib PATH "
+                                "(or set conformance_lib in the ini file, or $CONFORMANCE_LIB)")
+    return [str(default)]
 
 
 @pytest.fixture(scope="session")
@@ -85,20 +132,15 @@ def library(libraries) -> Library:
 
 
 @pytest.fixture(scope="session")
-def models(pytestconfig, tmp_path_factory) -> dict[str, Path]:
-    """Test models by stem (`tiny`, the invalid variants of conformance.models, ...)."""
-    given = pytestconfig.getoption("--models-dir")
-    out = Path(given) if given else tmp_path_factory.mktemp("models")
-    if not given:
-        subprocess.run([sys.executable, "-m", "conformance.models", os.fspath(out)],
-                       cwd=REPO, check=True, capture_output=True)
-    found = {g.stem: g.resolve() for g in sorted(out.glob("*.gguf"))}
-    if "tiny" not in found:
-        pytest.exit(f"no tiny.gguf test model in {out}", returncode=4)
-    empty = out / "empty.gguf"
-    empty.write_bytes(b"")
-    found.update(empty=empty.resolve(), missing=(out / "does-not-exist.gguf").resolve())
-    return found
+def plugin(pytestconfig, tmp_path_factory) -> Plugin:
+    """The active provider plug-in, with its session resources prepared."""
+    plug = contract.plugin()
+    plug.config = pytestconfig
+    if not getattr(plug, "_conformance_ready", False):
+        given = pytestconfig.getoption("--plugin-data")
+        plug.setup(Path(given).resolve() if given else tmp_path_factory.mktemp("plugin-data"))
+        plug._conformance_ready = True
+    return plug
 
 
 @pytest.fixture
@@ -107,18 +149,36 @@ def caller(library, spec, rules, request) -> Caller:
 
 
 @pytest.fixture
-def world(caller, models, rules) -> World:
-    """A live context, model and inference, plus stale and forged handles of every type."""
+def world(caller, plugin, rules) -> World:
+    """One live handle of every type, stale and forged handles, valid values."""
     def probe() -> None:  # in a forked child first: a crash while building is a finding
-        World.build(caller, models).teardown()
+        World.build(caller, plugin).teardown()
 
     try:
-        isolation.run_forked(probe, rules, "building the fixtures (context, model, inference)")
+        isolation.run_forked(probe, rules, "building the fixtures (one live handle of every type)")
     except NoDevice as exc:
         pytest.skip(str(exc))
-    w = LazyWorld(caller, models)
+    w = LazyWorld(caller)
     yield w
     w.teardown()
+
+
+@pytest.fixture
+def worlds(libraries, spec, rules, plugin, request) -> list[LazyWorld]:
+    """A world in each of the first two libraries (differential tests)."""
+    out = []
+    for lib in libraries[:2]:
+        caller = Caller(lib, spec, rules, test=request.node.nodeid)
+
+        def probe(caller: Caller = caller) -> None:  # in a child: the test process keeps off the device
+            World.build(caller, plugin).teardown()
+
+        try:
+            isolation.run_forked(probe, rules, f"building the fixtures on {lib.label}")
+        except NoDevice as exc:
+            pytest.skip(str(exc))
+        out.append(LazyWorld(caller))
+    return out
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -130,15 +190,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("gpu"):
-        lib = item.session.config._conformance_first_lib if hasattr(
-            item.session.config, "_conformance_first_lib") else None
+        lib = getattr(item.session.config, "_conformance_first_lib", None)
         if lib is None:
-            paths = item.config.getoption("--lib") or [
-                default_library(item.config.getoption("--backend"))]
-            lib = Library(Path(paths[0]).resolve(), "probe")
+            lib = Library(Path(_library_paths(item.config)[0]).resolve(), "probe")
             item.session.config._conformance_first_lib = lib
-        if lib.path.is_file() and lib.device_count == 0:
-            pytest.skip(f"no GPU: cuda_get_device_count() is 0 for {lib.path}")
+        if lib.path.is_file() and lib.unavailable:
+            pytest.skip(lib.unavailable)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -158,3 +215,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
 
     isolation.run_forked(body, rules, pyfuncitem.name)
     return True
+
+
+collect_ignore_glob = ["plugins/*"]  # a plug-in's tests are collected through test_plugin.py

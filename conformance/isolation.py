@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import signal
 import tempfile
 import time
@@ -106,6 +107,9 @@ def _picklable(exc: BaseException) -> BaseException:
         return AssertionError("".join(traceback.format_exception(exc)))
 
 
+_CALL = re.compile(r"\blib\.(\w+)\(")
+
+
 def _crash_violation(rules: RuleBook, flight: str, status: int | None, what: str) -> ContractViolation:
     lines = flight.split("#--example\n")[-1].splitlines() if flight else []
     rule_id = None
@@ -113,8 +117,9 @@ def _crash_violation(rules: RuleBook, flight: str, status: int | None, what: str
     for line in lines:
         if line.startswith("# rule: "):
             rule_id = line[len("# rule: "):].strip()
-        if "lib.cuda_" in line:
-            last_fn = line.split("lib.", 1)[1].split("(", 1)[0]
+        m = _CALL.search(line)
+        if m:
+            last_fn = m.group(1)
     if rule_id is None or rule_id not in rules:
         rule_id = f"FN-{last_fn}-errors" if last_fn and f"FN-{last_fn}-errors" in rules \
             else "SEM-last-error-detail"

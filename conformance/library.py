@@ -1,7 +1,7 @@
-"""Load any shared library that claims the contract, by path, in cffi ABI mode.
+"""Load any shared library that claims a spec, by path, in cffi ABI mode.
 
-The declarations come from the generated cdef (a rendering of the spec), never from the
-library or the project's build tree, so a library built elsewhere is checked the same way.
+The declarations are the cdef rendered from the spec model (never read from the library or a
+build tree), so a library built elsewhere is checked the same way.
 """
 
 from __future__ import annotations
@@ -10,20 +10,36 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from cffi import FFI
 
-REPO = Path(__file__).resolve().parent.parent
-CDEF = REPO / "worker_ffi" / "_cdef.h"
-HEADER = REPO / "native" / "include" / "worker_ffi.h"
-SPEC = REPO / "spec" / "worker_ffi.yaml"
-BUILD_DIRS = {"host": REPO / "native/build/host", "cuda": REPO / "native/build/cuda"}
+from conformance import contract
+
+REPO = contract.REPO
 
 
-def default_library(backend: str = "host") -> Path:
-    return BUILD_DIRS[backend] / "libworker_ffi.so"
+@lru_cache(maxsize=4)
+def cdef_text(spec_path: Path) -> str:
+    """The spec's cdef (the header without preprocessor logic), rendered from the model."""
+    from generator.render import ARTEFACTS, render_all
+
+    cdef = [a for a in ARTEFACTS if a.template and a.template.startswith("cdef")]
+    return next(iter(render_all(contract.load(), artefacts=cdef).values()))
+
+
+def cdef_file(spec_path: Path) -> Path:
+    """The cdef written next to the session's temporary files (replays read it)."""
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"conformance-{os.getpid()}-{spec_path.stem}.cdef.h"
+    if not out.is_file():
+        out.write_text(cdef_text(spec_path), encoding="utf-8")
+    return out
+
+
+def header_path() -> Path:
+    """The header the spec generates (interface.header.path, relative to the spec's root)."""
+    return contract.root() / contract.load().interface.header.path
 
 
 @dataclass
@@ -32,20 +48,17 @@ class Library:
 
     path: Path
     label: str
-    cdef_path: Path = CDEF
 
     @cached_property
     def ffi(self) -> FFI:
         ffi = FFI()
-        ffi.cdef(self.cdef_path.read_text(encoding="utf-8"))
+        ffi.cdef(cdef_text(contract.path()))
         return ffi
 
     @cached_property
     def lib(self):
         if not self.path.is_file():
-            raise FileNotFoundError(
-                f"no library at {self.path}; build it with `cmake -S native -B native/build/host "
-                f"-DWORKER_FFI_BACKEND=host && cmake --build native/build/host -j2` or pass --lib")
+            raise FileNotFoundError(f"no library at {self.path}: build it or pass --lib PATH")
         return self.ffi.dlopen(os.fspath(self.path))
 
     def has(self, symbol: str) -> bool:
@@ -56,15 +69,21 @@ class Library:
         return True
 
     @cached_property
-    def device_count(self) -> int:
-        """Asked in a fresh process: querying a CUDA runtime initialises it, and a process
-        whose CUDA is initialised cannot fork children that use CUDA (the isolated tests fork),
-        so the test process itself never touches the device."""
-        probe = ("import sys; from cffi import FFI; ffi = FFI(); ffi.cdef('int cuda_get_device_count(void);');"
-                 "print(ffi.dlopen(sys.argv[1]).cuda_get_device_count())")
-        try:
-            out = subprocess.run([sys.executable, "-c", probe, os.fspath(self.path)], capture_output=True,
-                                 text=True, timeout=120, check=True).stdout
-        except (subprocess.SubprocessError, OSError):
-            return 0
-        return int(out.strip() or 0)
+    def unavailable(self) -> str | None:
+        """Why this library cannot create handles here (the plug-in asks, e.g. no device)."""
+        return contract.plugin().unavailable(self.path)
+
+
+def probe_in_subprocess(library: Path, function: str) -> int | None:
+    """Call `int function(void)` of `library` in a fresh process and return its result.
+
+    A runtime initialised in the test process (a GPU driver) may not survive the forks the
+    isolated tests make, so questions about the machine are asked elsewhere."""
+    probe = ("import sys; from cffi import FFI; ffi = FFI(); ffi.cdef(f'int {sys.argv[2]}(void);');"
+             "print(getattr(ffi.dlopen(sys.argv[1]), sys.argv[2])())")
+    try:
+        out = subprocess.run([sys.executable, "-c", probe, os.fspath(library), function],
+                             capture_output=True, text=True, timeout=120, check=True).stdout
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return int(out.strip() or 0)

@@ -37,7 +37,8 @@ class ReportPlugin:
             exc = _first_violation(call.excinfo.value) if call.excinfo else None
             if isinstance(exc, ContractViolation):
                 entry.update(rule=exc.rule.id, spec=str(exc.rule.location), says=exc.rule.says,
-                             message=exc.detail, replay=exc.replay)
+                             message=exc.detail, replay=exc.replay,
+                             rules=sorted({v.rule.id for v in _violations(call.excinfo.value)}))
             elif rep.failed:
                 entry.update(rule=None, message=str(exc)[:2000] if exc else str(rep.longrepr)[:2000])
             self.results.append(entry)
@@ -63,7 +64,10 @@ class ReportPlugin:
             counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
         spec = contract.load()
         return {
-            "libraries": self.config.getoption("--lib") or [self.config.getoption("--backend")],
+            "libraries": [str(p) for p in getattr(self.config, "_conformance_libs", [])]
+            or self.config.getoption("--lib") or [self.config.getoption("--backend")],
+            "interface": spec.interface.name,
+            "spec": str(contract.path()),
             "contract_hash": spec.contract_hash,
             "hypothesis_profile": os.environ.get("HYPOTHESIS_PROFILE")
             or self.config.getoption("hypothesis_profile", None) or "ci",
@@ -71,7 +75,7 @@ class ReportPlugin:
             "examples": examples,
             "examples_per_s": round(examples / elapsed, 1) if elapsed else 0.0,
             "counts": counts,
-            "violations": sorted({r["rule"] for r in self.results if r.get("rule")}),
+            "violations": sorted({rule for r in self.results for rule in r.get("rules", [])}),
             "failures": [r for r in self.results if r["outcome"] == "failed"],
             "coverage": self.coverage(),
             "tests": self.results,
@@ -84,7 +88,7 @@ class ReportPlugin:
         (out_dir / "conformance.json").write_text(json.dumps(data, indent=2, ensure_ascii=False))
         (out_dir / "conformance.md").write_text(markdown(data))
         tr = terminalreporter
-        tr.section("worker_ffi conformance")
+        tr.section(f"{contract.load().interface.name} conformance")
         tr.write_line(f"{data['counts']}  examples={data['examples']}  "
                       f"{data['examples_per_s']} examples/s  wall={data['wall_s']} s  "
                       f"profile={data['hypothesis_profile']}")
@@ -94,6 +98,15 @@ class ReportPlugin:
         declared = sum(len(r["declared"]) for r in data["coverage"])
         tr.write_line(f"error-code coverage: {declared - unobserved}/{declared} declared codes "
                       f"observed; reports in {out_dir}/conformance.{{json,md}}")
+
+
+def _violations(exc: BaseException) -> list[ContractViolation]:
+    """Every broken rule in a failure (Hypothesis groups the distinct ones it found)."""
+    if isinstance(exc, ContractViolation):
+        return [exc]
+    if isinstance(exc, BaseExceptionGroup):
+        return [v for inner in exc.exceptions for v in _violations(inner)]
+    return []
 
 
 def _first_violation(exc: BaseException) -> BaseException:
@@ -107,7 +120,7 @@ def _first_violation(exc: BaseException) -> BaseException:
 
 
 def markdown(data: dict[str, Any]) -> str:
-    lines = ["# worker_ffi conformance", "",
+    lines = [f"# {data['interface']} conformance", "",
              f"- libraries: {', '.join(map(str, data['libraries']))}",
              f"- contract hash: `{data['contract_hash']}`",
              f"- profile `{data['hypothesis_profile']}`, {data['examples']} examples, "

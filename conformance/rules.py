@@ -12,7 +12,8 @@ IDs are built only from names in the spec (never from line numbers or test names
   FN-<function>-<param>-string         invalid UTF-8 / too short strings are rejected
   FN-<function>-<param>-len            a too-small buffer is an error, never truncation
   FN-<function>-<param>-written        out-parameters are written as promised
-  HDR-*, BIN-*, ERR-*, HANDLE-*, RES-*, THR-*, SEM-*, DIFF-*   see the modules that use them
+  HDR-*, BIN-*, ERR-*, HANDLE-*, RES-*, THR-*, OWN-*, DIFF-*   see the modules that use them
+  SEM-*                                a plug-in's semantic rules
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class RuleBook:
         self.spec = spec
         self._rules: dict[str, Rule] = {}
         self._build()
+        from conformance import contract
+
+        if spec is contract.load():
+            contract.plugin().rules(self)
 
     def __getitem__(self, rule_id: str) -> Rule:
         return self._rules[rule_id]
@@ -59,9 +64,11 @@ class RuleBook:
     # ------------------------------------------------------------------ locations
     @cached_property
     def _lines(self) -> list[str]:
+        from conformance import contract
+
         path = Path(self.spec.source)
         if not path.is_absolute():
-            path = Path(__file__).resolve().parent.parent / path
+            path = contract.root() / path
         return path.read_text(encoding="utf-8").splitlines()
 
     def _key_location(self, start: Location, key: str) -> Location:
@@ -83,12 +90,14 @@ class RuleBook:
 
     def _build(self) -> None:
         spec = self.spec
+        role = {f.role: f for f in spec.functions if f.role}
         for fn in spec.functions:
             self._build_function(fn)
         for code in spec.errors.codes:
             self._add(f"ERR-{code.name}-value", code.location, f"{code.name} = {code.value}")
-            self._add(f"ERR-{code.name}-message", code.location,
-                      f"cuda_error_message({code.value}) is {code.message!r}")
+            if "error_message" in role:
+                self._add(f"ERR-{code.name}-message", code.location,
+                          f"{role['error_message'].name}({code.value}) is {code.message!r}")
         for h in spec.handles:
             loc = h.location
             self._add(f"HANDLE-{h.name}-lifecycle", loc,
@@ -96,24 +105,60 @@ class RuleBook:
             self._add(f"HANDLE-{h.name}-destroy-noop", self._key_location(loc, "destroyed_by"),
                       f"{h.destroyed_by} accepts NULL, stale and forged handles as a no-op")
             self._add(f"HANDLE-{h.name}-use-after-destroy", loc,
-                      f"a destroyed {h.name} is rejected with INVALID_PARAMETER")
+                      f"a destroyed {h.name} is rejected, never used")
             if h.parent:
                 self._add(f"HANDLE-{h.name}-parent-cascade", self._key_location(loc, "parent"),
                           f"destroying the parent {h.parent} destroys its live {h.name} children")
-        errors_loc = spec.errors.codes[0].location
+        first = spec.functions[0].location
+        errors_loc = spec.errors.codes[0].location if spec.errors.codes else first
         self._add("HDR-enum", errors_loc, f"enum {spec.errors.enum} has exactly the spec's codes")
-        self._add("HDR-typedefs", spec.handles[0].location, "every handle is an opaque struct typedef")
-        self._add("HDR-undeclared", spec.functions[0].location,
-                  "the header declares no function the spec lacks")
-        self._add("BIN-undeclared-export", spec.functions[0].location,
+        self._add("HDR-typedefs", spec.handles[0].location if spec.handles else first,
+                  "every handle is an opaque struct typedef")
+        self._add("HDR-undeclared", first, "the header declares no function the spec lacks")
+        self._add("BIN-undeclared-export", first,
                   f"the library exports no `{spec.interface.c_prefix}*` symbol the spec lacks")
-        self._add("BIN-contract-hash", spec.functions[0].location,
-                  f"cuda_contract_hash() is the spec's contract hash {spec.contract_hash[:12]}...")
-        self._add("BIN-contract-version", spec.functions[0].location,
-                  f"cuda_contract_version() is {spec.interface.version}")
-        self._add("ERR-unrecognized-message", errors_loc,
-                  f"unknown codes give {spec.errors.unrecognized_message!r}")
-        self._build_semantics()
+        if "contract_hash" in role:
+            self._add("BIN-contract-hash", role["contract_hash"].location,
+                      f"{role['contract_hash'].name}() is the spec's contract hash "
+                      f"{spec.contract_hash[:12]}...")
+        if "contract_version" in role:
+            self._add("BIN-contract-version", role["contract_version"].location,
+                      f"{role['contract_version'].name}() is {spec.interface.version}")
+        if "error_message" in role:
+            self._add("ERR-unrecognized-message", errors_loc,
+                      f"unknown codes give {spec.errors.unrecognized_message!r}")
+        detail = role.get("last_error_detail")
+        self._add("SEM-last-error-detail", detail.location if detail else first,
+                  "the detail is set after a failure and empty after a success" if detail else
+                  "a function without an error channel reports failure by its on_error value")
+        self._add("DIFF-codes", first, "two implementations give the same codes")
+        self._build_hooks()
+
+    def _build_hooks(self) -> None:
+        from conformance import contract
+        from conformance.hooks import Hooks
+
+        hooks = contract.hooks() if self.spec is contract.load() else Hooks(self.spec)
+        accounting = hooks.get("testing_live_handles") or hooks.get("testing_tracked_bytes")
+        if accounting is not None:
+            self._add("RES-baseline", accounting.location,
+                      "tracked bytes and live handles return to baseline when all handles are gone")
+        fail = hooks.get("testing_fail_allocation")
+        if fail is not None:
+            self._add("RES-fail-allocation", self._key_location(fail.location, "details"),
+                      "a failed allocation gives a declared code, the error result and no leak")
+        internal = hooks.get("testing_fail_call")
+        if internal is not None:
+            self._add("RES-internal-failure", self._key_location(internal.location, "details"),
+                      "an internal failure gives a declared code with a detail, the error result "
+                      "and no leak")
+
+    def add(self, rule_id: str, location: Location, says: str) -> None:
+        """A plug-in's rule (SEM-*, ...): same ID scheme, its own spec location."""
+        self._add(rule_id, location, says)
+
+    def key_location(self, start: Location, key: str) -> Location:
+        return self._key_location(start, key)
 
     def _build_function(self, fn: Function) -> None:
         loc = fn.location
@@ -127,6 +172,13 @@ class RuleBook:
         if fn.thread_safety.cls == "safe":
             self._add(f"THR-{fn.name}-safe", self._key_location(loc, "thread_safety"),
                       f"{fn.name} is safe to call from any thread at once")
+        own = fn.returns.ownership
+        if fn.returns.ctype.pointer and not fn.returns.handle and own in ("static", "borrowed"):
+            self._add(f"OWN-{fn.name}-{own}", self._key_location(loc, "returns"),
+                      f"{fn.name} returns a {own} pointer: " + (
+                          "the same pointer and text on every call, from any thread" if own == "static"
+                          else "valid and unchanged until the caller's next call on its thread; "
+                               "other threads' calls do not disturb it"))
         for p in fn.params:
             self._build_param(fn, p)
 
@@ -141,7 +193,7 @@ class RuleBook:
             self._add(f"{pid}-nullable", loc, f"{fn.name}: {p.name} must not be NULL")
         if p.handle and not fn.destroys:
             self._add(f"{pid}-handle", loc,
-                      f"{fn.name}: a stale or forged {p.handle} gives INVALID_PARAMETER")
+                      f"{fn.name}: a stale or forged {p.handle} is rejected with a declared code")
         if p.range:
             self._add(f"{pid}-range", self._key_location(loc, "range"),
                       f"{fn.name}: {p.name} {p.constraint_text} else {p.on_violation}")
@@ -157,55 +209,3 @@ class RuleBook:
         if p.written:
             self._add(f"{pid}-written", self._key_location(loc, "written"),
                       f"{fn.name}: {p.name} is written {p.written.replace('_', ' ')}")
-
-    def _build_semantics(self) -> None:
-        spec = self.spec
-        start = spec.function("cuda_inference_start")
-        nxt = spec.function("cuda_inference_next_token")
-        cancel = spec.function("cuda_inference_cancel")
-        params = {p.name: p for p in start.params}
-        self._add("SEM-seed-reproducible", params["seed"].location,
-                  "the same model, prompt, seed and temperature give the same stream")
-        self._add("SEM-temperature-zero-greedy", params["temperature"].location,
-                  "temperature 0 is greedy and ignores the seed")
-        self._add("SEM-max-tokens-bound", params["max_tokens"].location,
-                  "the stream has at most max_tokens pieces")
-        self._add("SEM-pieces-utf8", self._key_location(nxt.location, "details"),
-                  "every piece is valid UTF-8 and the pieces concatenate to the decoded text")
-        self._add("SEM-token-index", next(p for p in nxt.params if p.name == "token_index").location,
-                  "token_index counts pieces from 0")
-        self._add("SEM-cancel", self._key_location(cancel.location, "details"),
-                  "after cancel, next_token returns false with CANCELLED; cancel is idempotent")
-        stop = spec.function("cuda_inference_stop_reason")
-        self._add("SEM-stop-reason", self._key_location(stop.location, "returns"),
-                  "the stop reason is RUNNING before the end, EOS or MAX_TOKENS as the reference "
-                  "model says at the end, CANCELLED after cancel")
-        self._add("SEM-model-shape", spec.function("cuda_model_get_vocab_size").location,
-                  "vocabulary size and context length are the model file's")
-        self._add("SEM-vram-usage", spec.function("cuda_model_get_vram_usage").location,
-                  "a loaded model reports the same non-zero bytes from load and from the getters")
-        self._add("SEM-process-vram", spec.function("cuda_get_process_vram_usage").location,
-                  "the context's bytes are those of its models and inferences")
-        self._add("SEM-residency-fault", spec.function("cuda_check_vram_residency").location,
-                  "EVICT_WEIGHTS makes the residency check report false")
-        self._add("SEM-health-fault", spec.function("cuda_check_device_health").location,
-                  "DEVICE_LOST makes the health check report false; NONE restores it")
-        self._add("SEM-load-bad-model", spec.function("cuda_load_model").location,
-                  "a missing or corrupt model file gives MODEL_LOAD_FAILED")
-        self._add("SEM-last-error-detail", spec.function("cuda_last_error_detail").location,
-                  "the detail is set after a failure and empty after a success")
-        self._add("RES-baseline", spec.function("cuda_testing_tracked_bytes").location,
-                  "tracked bytes and live handles return to baseline when all handles are gone")
-        fail = spec.function("cuda_testing_fail_allocation")
-        self._add("RES-fail-allocation", self._key_location(fail.location, "details"),
-                  "a failed allocation gives VRAM_OOM, a NULL out-handle and no leak")
-        internal = spec.function("cuda_testing_fail_call")
-        self._add("RES-internal-failure", self._key_location(internal.location, "details"),
-                  "an internal failure gives UNKNOWN with a detail, the error result and no leak")
-        self._add("THR-cancel-races-next-token", self._key_location(cancel.location, "thread_safety"),
-                  "cancel may run concurrently with next_token on the same handle")
-        self._add("THR-independent-contexts", self._key_location(
-            spec.function("cuda_init").location, "thread_safety"),
-            "handles of different contexts are used from different threads at once")
-        self._add("DIFF-codes", start.location, "two implementations give the same codes")
-        self._add("DIFF-stream", start.location, "two implementations give the same token stream")

@@ -940,6 +940,12 @@ class Spec:
                 "check it; breaking it is undefined behaviour)")))
         return tuple(out)
 
+    @staticmethod
+    def python_sentinel(fn: Function) -> str:
+        """The failure value of a sentinel channel as Python source."""
+        value = fn.channel.sentinel or ""
+        return {"NULL": "self._NULL", "false": "False", "true": "True"}.get(value, value)
+
     def python_result_type(self, fn: Function) -> str:
         """The annotation of what the Python method returns."""
         parts: list[str] = []

@@ -149,10 +149,10 @@ def _derived_includes(h: dict[str, Any], types: tuple[TypeDecl, ...],
 
 def _targets(d: dict[str, Any], iface: dict[str, Any]) -> Targets:
     name = iface["name"]
-    py, native, cpp, lock = (d.get(k, {}) for k in ("python", "native", "cpp", "lock"))
+    py, native, cpp = (d.get(k, {}) for k in ("python", "native", "cpp"))
     mode = d.get("mode", "contract_first")
     package = py.get("package", name)
-    lock_dir = lock.get("dir", "coordination")
+    lock_dir = "coordination"  # where the lock workflow keeps its files, under --root
     return Targets(
         mode=mode,
         python_package=package if py.get("enabled", True) else None,
@@ -160,13 +160,15 @@ def _targets(d: dict[str, Any], iface: dict[str, Any]) -> Targets:
         python_error_base=py.get("error_base", _camel(name) + "Error"),
         native_library=native.get("library", name),
         native_soname=native.get("soname"),
-        cpp_namespace=cpp.get("namespace", name)
+        # The boundary calls a native core (handle registry, exception boundary) that a project
+        # provides, so it is generated only for a spec that names the core's namespace.
+        cpp_namespace=cpp.get("namespace")
         if mode == "contract_first" and cpp.get("enabled", True) else None,
         cpp_dir=cpp.get("dir", "native/src/generated"),
         lock_dir=lock_dir,
-        lock_document=lock.get("document", f"{lock_dir}/FFI_INTERFACE_LOCKED.md"),
-        lock_baseline=lock.get("baseline", f"{lock_dir}/ffi.lock.json"),
-        lock_timeline=lock.get("timeline", f"{lock_dir}/master-timeline.md"),
+        lock_document=f"{lock_dir}/FFI_INTERFACE_LOCKED.md",
+        lock_baseline=f"{lock_dir}/ffi.lock.json",
+        lock_timeline=f"{lock_dir}/master-timeline.md",
         header_path=iface["header"]["path"],
         schema_copy=d.get("schema", "spec/schema.json"),
         **_rust_target(d.get("rust", {}), name),
@@ -435,7 +437,8 @@ def _link_lengths(params: tuple[Param, ...], own_err_param: str | None) -> tuple
 # ----------------------------------------------------------------- canonical form and hash
 
 _DOC_FIELDS = frozenset({"doc", "details", "notes", "reason", "title", "message_doc",
-                         "null_means"})
+                         "null_means", "link_docs", "response_doc",
+                         "event_docs"})
 
 
 def canonical(spec: Spec) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from generator.cli import main
 from generator.headers.declarations import read_headers
@@ -266,3 +268,11 @@ def test_unknown_constructs_are_listed_as_skipped_with_their_location(tmp_path: 
 def test_integer_defines_are_evaluated_through_other_macros() -> None:
     hs = read_headers([f"{MISC}/constructs.h"])
     assert {c.name: c.value for c in hs.constants} == {"DEMO_LIMIT": 64, "DEMO_MASK": 63}
+
+
+# ---------------------------------------------------------------------- YAML output
+@given(st.text())
+def test_any_text_reaches_the_draft_as_the_same_yaml_string(text: str) -> None:
+    from generator.headers.emit import scalar
+
+    assert yaml.safe_load(f"key: {scalar(text)}")["key"] == text

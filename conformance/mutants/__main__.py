@@ -22,8 +22,8 @@ from conformance.library import REPO
 from conformance.mutants import MUTANTS, Mutant
 
 # Fast, broad modules first: with -x a mutant is usually caught within seconds.
-SUITE_ORDER = ["test_static.py", "test_semantics.py", "test_resources.py", "test_lifecycle.py",
-               "test_threads.py", "test_negative.py"]
+SUITE_ORDER = ["test_static.py", "test_plugin.py", "test_resources.py", "test_lifecycle.py",
+               "test_threads.py", "test_ownership.py", "test_negative.py"]
 
 
 def build(native: Path, build_dir: Path) -> Path:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from generator import escape
 from generator.headers import phrases as ph
 from generator.headers.doctext import DocFacts, parse
 from generator.headers.infer_base import guess_prefix
@@ -329,7 +330,7 @@ def render(findings: list[Finding], fmt: str, hs: HeaderSet) -> str:
                         for s in hs.skipped],
         }, indent=1) + "\n"
     if fmt == "markdown":
-        lines = [f"# Header audit: {', '.join(hs.headers)}", "",
+        lines = [f"# Header audit: {_md(', '.join(hs.headers))}", "",
                  f"{len(findings)} finding(s); {len(hs.skipped)} construct(s) skipped.", ""]
         if findings:
             lines += ["| Rule | Subject | Finding | Locations |", "|---|---|---|---|"]
@@ -351,4 +352,4 @@ def render(findings: list[Finding], fmt: str, hs: HeaderSet) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escape.md(text)

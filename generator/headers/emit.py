@@ -7,9 +7,11 @@ import json
 import re
 from typing import Any
 
+from generator import escape
 from generator.headers.infer_base import Draft
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./+-]*$")
+_UNSAFE = re.compile("[^\x09\x0a\x0d\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
 _RESERVED = re.compile(r"^(?:true|false|yes|no|on|off|null|y|n|~)$", re.I)
 
 
@@ -23,18 +25,20 @@ def scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.match(text) and not _RESERVED.match(text):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    # JSON strings are YAML double-quoted scalars, once the characters YAML breaks lines at
+    # (NEL, LS, PS) or refuses in a stream (controls, DEL, surrogates) are escaped too.
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(text, ensure_ascii=False))
 
 
 def to_yaml(draft: Draft, header_lines: list[str]) -> str:
-    out = [f"# {line}" if line else "#" for line in header_lines]
+    out = [f"# {escape.py_comment(line)}" if line else "#" for line in header_lines]
     _mapping(draft.data, (), 0, draft, out)
     return "\n".join(out) + "\n"
 
 
 def _comments(path: tuple[str | int, ...], indent: int, draft: Draft, out: list[str]) -> None:
     for text in draft.prov.get(path, []):
-        out.append(" " * indent + "# " + " ".join(text.split()))
+        out.append(" " * indent + "# " + escape.py_comment(text))
 
 
 def _mapping(data: dict[str, Any], path: tuple[str | int, ...], indent: int, draft: Draft, out: list[str],

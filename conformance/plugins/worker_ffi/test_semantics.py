@@ -9,10 +9,15 @@ from hypothesis import example, given, note
 from hypothesis import strategies as st
 
 from conformance import contract
-from conformance import models as tiny
-from conformance.calls import Buf, Caller, HandleRef
+from conformance.plugins.worker_ffi import models as tiny
+from conformance.plugins.worker_ffi.semantics import start, stream
 
-pytestmark = pytest.mark.isolated
+pytestmark = [pytest.mark.isolated, pytest.mark.gpu]
+
+
+@pytest.fixture
+def models(plugin):
+    return plugin.models
 
 _EMB, _OUT, _TOKENS, _EOS = tiny.tiny_weights()
 # The stop reasons, as the spec numbers them.
@@ -21,35 +26,6 @@ STOP_RUNNING, STOP_EOS, STOP_MAX_TOKENS, STOP_CANCELLED = (
     _STOP["RUNNING"], _STOP["EOS"], _STOP["MAX_TOKENS"], _STOP["CANCELLED"])
 PROMPTS = sorted(tiny.GREEDY_CASES)
 PROMPT_BYTES = b"Hello"
-
-
-def stream(caller: Caller, result: HandleRef, size: int = 256, grow: bool = False):
-    """All pieces of an inference; with `grow`, a too-small buffer is retried bigger."""
-    pieces, o = [], None
-    while True:
-        o = caller.call("cuda_inference_next_token", result=result, token_out=Buf(size))
-        if o.code == caller.keys["INVALID_PARAMETER"] and grow:
-            if "needs" not in o.detail:
-                raise caller.violation("FN-cuda_inference_next_token-token_out-len",
-                                       f"a {size}-byte buffer was refused without saying the size "
-                                       f"needed: {o.detail!r}")
-            size *= 2
-            continue
-        if not o.ret:
-            return pieces, o
-        pieces.append((o.outs["token_index"], Caller.piece(o)))
-        if len(pieces) > 4 * 2048:  # more pieces than any max_tokens allows: it never ends
-            raise caller.violation("SEM-max-tokens-bound", f"the stream did not end after "
-                                   f"{len(pieces)} pieces (last {pieces[-1][1]!r})")
-
-
-def start(caller, model, prompt: bytes, max_tokens: int, temperature: float, seed: int):
-    o = caller.call("cuda_inference_start", model=model, prompt=prompt, max_tokens=max_tokens,
-                    temperature=temperature, seed=seed)
-    if o.ret is None:
-        raise caller.violation("FN-cuda_inference_start-returns",
-                               f"valid start failed: {caller.code_key(o.code)} {o.detail}")
-    return o.ret
 
 
 prompts = st.one_of(st.sampled_from(PROMPTS),
@@ -64,12 +40,12 @@ temperatures = st.one_of(st.just(0.0), st.sampled_from([0.5, 1.0, 2.0]),
 @example(prompt="Long", max_tokens=4, temperature=0.0, seed=0)
 @example(prompt="Hi", max_tokens=48, temperature=1.0, seed=7)
 def test_stream_matches_reference_oracle(world, caller, rules, prompt, max_tokens, temperature, seed):
-    caller.trace.begin_example()
+    caller.begin_example()
     note(f"oracle: reference_generate(prompt={prompt!r}, max_tokens={max_tokens}, "
          f"temperature={temperature!r}, seed={seed})")
     generated, want = tiny.reference_generate(_EMB, _OUT, _TOKENS, _EOS, prompt, max_tokens,
                                               temperature, seed)
-    result = start(caller, world.model, prompt.encode(), max_tokens, temperature, seed)
+    result = start(caller, world.live("CudaModel"), prompt.encode(), max_tokens, temperature, seed)
     before = caller.call("cuda_inference_stop_reason", result=result).ret
     pieces, end = stream(caller, result)
     reason = caller.call("cuda_inference_stop_reason", result=result).ret
@@ -100,10 +76,10 @@ def test_stream_matches_reference_oracle(world, caller, rules, prompt, max_token
 @given(prompt=prompts, seeds=st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1)),
        temperature=temperatures)
 def test_same_seed_same_stream_and_greedy_ignores_seed(world, caller, rules, prompt, seeds, temperature):
-    caller.trace.begin_example()
+    caller.begin_example()
     runs = []
     for seed in (seeds[0], seeds[0], seeds[1]):
-        r = start(caller, world.model, prompt.encode(), 16, temperature, seed)
+        r = start(caller, world.live("CudaModel"), prompt.encode(), 16, temperature, seed)
         runs.append([p for _, p in stream(caller, r)[0]])
         caller.call("cuda_inference_free", result=r)
     if runs[0] != runs[1]:
@@ -118,12 +94,12 @@ def test_same_seed_same_stream_and_greedy_ignores_seed(world, caller, rules, pro
 @example(prompt="Long", size=1)
 @example(prompt="Hello", size=2)
 def test_small_buffer_is_an_error_never_truncation(world, caller, rules, prompt, size):
-    caller.trace.begin_example()
+    caller.begin_example()
     caller.trace.rule("FN-cuda_inference_next_token-token_out-len")
-    r = start(caller, world.model, prompt.encode(), 32, 0.0, 0)
+    r = start(caller, world.live("CudaModel"), prompt.encode(), 32, 0.0, 0)
     want = [p for _, p in stream(caller, r)[0]]
     caller.call("cuda_inference_free", result=r)
-    r = start(caller, world.model, prompt.encode(), 32, 0.0, 0)
+    r = start(caller, world.live("CudaModel"), prompt.encode(), 32, 0.0, 0)
     got = stream(caller, r, size=size, grow=True)[0]
     if [p for _, p in got] != want:
         raise caller.violation("FN-cuda_inference_next_token-token_out-len",
@@ -136,8 +112,8 @@ def test_small_buffer_is_an_error_never_truncation(world, caller, rules, prompt,
 
 @given(taken=st.integers(0, 5), prompt=st.sampled_from(PROMPTS))
 def test_cancel_ends_the_stream_with_cancelled_idempotently(world, caller, rules, taken, prompt):
-    caller.trace.begin_example()
-    r = start(caller, world.model, prompt.encode(), 2048, 1.0, 3)
+    caller.begin_example()
+    r = start(caller, world.live("CudaModel"), prompt.encode(), 2048, 1.0, 3)
     for _ in range(taken):
         caller.call("cuda_inference_next_token", result=r)
     # A cancel stops a running generation; one that already ended keeps its reason.
@@ -157,7 +133,7 @@ def test_cancel_ends_the_stream_with_cancelled_idempotently(world, caller, rules
 
 
 def test_usage_getters_report_real_sizes(world, caller, rules, models):
-    ctx = world.ctx
+    ctx = world.live("CudaContext")
     before = caller.call("cuda_get_process_vram_usage", ctx=ctx).ret
     o = caller.call("cuda_load_model", ctx=ctx, model_path=bytes(models["tiny"]))
     model, loaded = o.ret, o.outs["vram_bytes_used"]
@@ -198,23 +174,23 @@ def test_residency_and_health_reflect_injected_faults(world, caller, rules):
         if not want and not o.detail:
             raise caller.violation(rule, f"{when}: {fn} said false without a detail message")
 
-    residency, health = {"model": world.model}, {"ctx": world.ctx}
+    residency, health = {"model": world.live("CudaModel")}, {"ctx": world.live("CudaContext")}
     expect("cuda_check_vram_residency", residency, True, "SEM-residency-fault", "fresh model")
     expect("cuda_check_device_health", health, True, "SEM-health-fault", "fresh context")
-    caller.call("cuda_testing_inject_fault", ctx=world.ctx, fault=2)
+    caller.call("cuda_testing_inject_fault", ctx=world.live("CudaContext"), fault=2)
     expect("cuda_check_vram_residency", residency, False, "SEM-residency-fault", "EVICT_WEIGHTS")
     # Loading under the fault: the residency check inside the load may refuse it (declared code).
-    caller.call("cuda_load_model", ctx=world.ctx, model_path=bytes(world.models["tiny"]))
-    caller.call("cuda_testing_inject_fault", ctx=world.ctx, fault=0)
+    caller.call("cuda_load_model", ctx=world.live("CudaContext"), model_path=bytes(world.plugin.models["tiny"]))
+    caller.call("cuda_testing_inject_fault", ctx=world.live("CudaContext"), fault=0)
     expect("cuda_check_vram_residency", residency, True, "SEM-residency-fault", "after NONE")
-    caller.call("cuda_testing_inject_fault", ctx=world.ctx, fault=1)
+    caller.call("cuda_testing_inject_fault", ctx=world.live("CudaContext"), fault=1)
     expect("cuda_check_device_health", health, False, "SEM-health-fault", "DEVICE_LOST")
-    o = caller.call("cuda_inference_next_token", result=world.result)
+    o = caller.call("cuda_inference_next_token", result=world.live("InferenceResult"))
     if o.ret or o.code == 0:
         raise caller.violation("SEM-health-fault", "a lost device still produced a token")
-    caller.call("cuda_inference_start", model=world.model, prompt=PROMPT_BYTES, max_tokens=4,
+    caller.call("cuda_inference_start", model=world.live("CudaModel"), prompt=PROMPT_BYTES, max_tokens=4,
                 temperature=0.0, seed=0)  # any outcome, but only a declared code
-    caller.call("cuda_testing_inject_fault", ctx=world.ctx, fault=0)
+    caller.call("cuda_testing_inject_fault", ctx=world.live("CudaContext"), fault=0)
     expect("cuda_check_device_health", health, True, "SEM-health-fault", "after NONE")
 
 
@@ -225,7 +201,7 @@ BROKEN = [*tiny.INVALID_VARIANTS, "empty", "missing"]
 def test_broken_model_files_are_refused_without_leaks(world, caller, rules, models, variant):
     bytes_before = caller.call("cuda_testing_tracked_bytes").ret
     live_before = caller.call("cuda_testing_live_handles").ret
-    o = caller.call("cuda_load_model", ctx=world.ctx, model_path=bytes(models[variant]))
+    o = caller.call("cuda_load_model", ctx=world.live("CudaContext"), model_path=bytes(models[variant]))
     if caller.code_key(o.code) != "MODEL_LOAD_FAILED":
         raise caller.violation("SEM-load-bad-model", f"{variant}.gguf gave "
                                f"{caller.code_key(o.code)}, expected MODEL_LOAD_FAILED")
@@ -237,7 +213,7 @@ def test_broken_model_files_are_refused_without_leaks(world, caller, rules, mode
 
 
 def test_overflowing_weights_fail_inference_not_load(world, caller, rules, models):
-    o = caller.call("cuda_load_model", ctx=world.ctx, model_path=bytes(models["overflow"]))
+    o = caller.call("cuda_load_model", ctx=world.live("CudaContext"), model_path=bytes(models["overflow"]))
     r = start(caller, o.ret, b"Hello", 4, 0.0, 0)
     o = caller.call("cuda_inference_next_token", result=r)
     if o.ret or caller.code_key(o.code) != "INFERENCE_FAILED":

@@ -1,0 +1,1 @@
+"""Provider plug-ins shipped with the suite, one package per interface name."""
