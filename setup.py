@@ -48,6 +48,51 @@ def _ffi_build_module():  # type: ignore[no-untyped-def]
     return module
 
 
+class _Progress:
+    """Shows the native build's progress while pip runs it. pip captures a build's output and
+    prints it only with -v or on failure, so the C++ build (a minute or more) would otherwise
+    pass in silence: progress lines also go to the controlling terminal when there is one
+    (WORKER_FFI_BUILD_QUIET=1 turns that off). Everything still goes to stdout for pip's log,
+    and a failing step's output is raised with the error."""
+
+    def __enter__(self) -> "_Progress":
+        self.tty = None
+        if not os.environ.get("WORKER_FFI_BUILD_QUIET"):
+            try:
+                self.tty = open("/dev/tty", "w")  # noqa: SIM115 - closed in __exit__
+            except OSError:
+                self.tty = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tty is not None:
+            self.tty.close()
+
+    def say(self, line: str) -> None:
+        print(line, flush=True)
+        if self.tty is not None:
+            self.tty.write(line + "\n")
+            self.tty.flush()
+
+    def run(self, cmd: list[str], what: str) -> None:
+        self.say(f"worker_ffi: {what}")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
+        lines: list[str] = []
+        for raw in proc.stdout:
+            line = raw.rstrip()
+            lines.append(line)
+            print(line, flush=True)
+            # CMake's progress: "[ 42%] Building ..." (Makefiles) or "[7/22] Building ..." (Ninja).
+            if line.startswith("[") and ("Building" in line or "Linking" in line) and self.tty is not None:
+                self.tty.write(f"worker_ffi: {line}\n")
+                self.tty.flush()
+        if proc.wait() != 0:
+            tail = "\n".join(lines[-40:])
+            raise RuntimeError(f"worker_ffi: {what} failed (exit {proc.returncode}):\n{tail}")
+        self.say(f"worker_ffi: {what}: done")
+
+
 class BuildPy(build_py):
     def run(self) -> None:
         super().run()
@@ -93,9 +138,10 @@ class BuildNativeAndFfi(build_ext):
                      "-DWORKER_FFI_BACKEND=host", "-DCMAKE_BUILD_TYPE=Release",
                      "-DWORKER_FFI_TESTS=OFF", "-DWORKER_FFI_BENCH=OFF"]
         jobs = str(max(1, os.cpu_count() or 1))
-        subprocess.run(configure, check=True)
-        subprocess.run([cmake, "--build", str(build_dir), "--target", "worker_ffi",
-                        "--parallel", jobs], check=True)
+        with _Progress() as progress:
+            progress.run(configure, "configuring native/ with CMake")
+            progress.run([cmake, "--build", str(build_dir), "--target", "worker_ffi",
+                          "--parallel", jobs], f"compiling the native library ({jobs} jobs)")
         found = sorted(build_dir.rglob(LIBRARY_FILE))
         if not found:
             raise RuntimeError(f"CMake finished but produced no {LIBRARY_FILE} under {build_dir}")

@@ -182,6 +182,8 @@ def build(n_functions: int = 2000, revision: int = 0, prefix: str = "syn_") -> d
             "consumers": [{"team": "Bench", "contact": "bench", "uses": "everything"}],
             "principles": ["Synthetic."],
         },
+        # Every artefact the worker gets, the C++ boundary included.
+        "targets": {"cpp": {"namespace": "synthetic"}},
         "groups": [{"name": f"g{i}", "title": f"Group {i}", "doc": f"Group {i}."}
                    for i in range(7)],
         "errors": _errors(prefix),

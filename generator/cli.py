@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from generator import __version__
+from generator.diff.source import load_spec_with_lines
 from generator.exitcodes import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, EXIT_SPEC
 from generator.loader import PROJECT_ROOT
 from generator.lock import cli as lockcli
@@ -33,7 +34,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec, lines = load_spec_with_lines(args.spec)
     root = Path(args.root)
     status = EXIT_OK
     stale = stale_files(root, rendered_artefacts(spec, lock_state(spec, root)))
@@ -42,7 +43,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         for rel in stale:
             print(f"{rel}: stale: differs from what {args.spec} generates")
         print("fix: run `ffispec generate` and commit the result")
-    status |= gate.check(spec, root)
+    status |= gate.check(spec, root, lines)
     if status == EXIT_OK:
         print(f"ok: {args.spec} is valid, every artefact is current "
               f"({spec.interface.name} {spec.interface.version})")

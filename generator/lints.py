@@ -5,6 +5,7 @@ named functions, with a reason that the lock document prints."""
 from __future__ import annotations
 
 import difflib
+import keyword
 import math
 import re
 from collections import defaultdict
@@ -481,6 +482,28 @@ def types_and_targets(spec: Spec) -> Iterator[Problem]:
                                p.location, _ppath(spec, fn, p, "fixed"),
                                f"declare it under the `constants:` of type {p.ctype.base}")
     yield from _python_target(spec)
+    yield from _boundary_target(spec)
+
+
+def _boundary_target(spec: Spec) -> Iterator[Problem]:
+    """The generated C++ boundary reports through an `int*` out-parameter (or a sentinel with
+    the per-thread detail) and creates handles by returning them."""
+    if spec.targets is None or not spec.targets.boundary:
+        return
+    for fn in spec.functions:
+        ch = fn.channel
+        if ch.is_status or (ch.is_sentinel and (ch.code_from or ch.scope == "handle")):
+            yield _problem("LINT-target-unsupported", f"{fn.name}: the generated C++ boundary "
+                           f"cannot report through a {ch.kind} channel yet", fn.location,
+                           _fpath(spec, fn, "error_channel" if _own_channel(spec, fn) else "errors"),
+                           "use an int* out-parameter channel, or set targets.cpp.enabled: false "
+                           "and implement the header directly")
+        for p in fn.params:
+            if p.is_out_handle:
+                yield _problem("LINT-target-unsupported", f"{fn.name}.{p.name}: the generated C++ "
+                               "boundary creates handles by returning them, not through "
+                               f"{p.ctype.c}", p.location, _ppath(spec, fn, p, "type"),
+                               "return the handle, or set targets.cpp.enabled: false")
 
 
 def _python_target(spec: Spec) -> Iterator[Problem]:
@@ -676,7 +699,7 @@ _KNOWN_RULES = (
     "LINT-ownership-missing", "LINT-thread-safety-reference", "LINT-thread-safety-asymmetric",
     "LINT-since-after-version", "LINT-prefix", "LINT-precondition-code",
     "LINT-violation-missing", "LINT-role-missing", "LINT-type-shape", "LINT-http-partial",
-    "LINT-target-unsupported",
+    "LINT-target-unsupported", "LINT-reserved-name",
 )
 
 
@@ -691,3 +714,49 @@ def http_section(spec: Spec) -> Iterator[Problem]:
     while the section was normalised."""
     if spec.http is not None:
         yield from spec.http.problems
+
+
+# Words no generated language lets a name be. C and C++ keywords (a name is a C identifier in
+# the header and a C++ one in the boundary), and Python keywords and builtins the bindings
+# would shadow for parameter names (Python parameters). Rust keywords are escaped by the Rust
+# bindings (`r#type`), so they need no rule.
+_C_KEYWORDS = frozenset(
+    "auto break case char const continue default do double else enum extern float for goto if "
+    "inline int long register restrict return short signed sizeof static struct switch typedef "
+    "union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic "
+    "_Imaginary _Noreturn _Static_assert _Thread_local bool true false NULL".split())
+_CPP_KEYWORDS = frozenset(
+    "alignas alignof and and_eq asm bitand bitor catch char8_t char16_t char32_t class compl "
+    "concept consteval constexpr constinit const_cast co_await co_return co_yield decltype "
+    "delete dynamic_cast explicit export friend mutable namespace new noexcept not not_eq "
+    "nullptr operator or or_eq private protected public reinterpret_cast requires "
+    "static_assert static_cast template this thread_local throw try typeid typename using "
+    "virtual wchar_t xor xor_eq".split())
+_PYTHON_KEYWORDS = frozenset(keyword.kwlist) | {"self", "cls"}
+
+
+@lint
+def reserved_names(spec: Spec) -> Iterator[Problem]:
+    """A name that is a keyword of a language it lands in breaks that artefact."""
+    c_words = _C_KEYWORDS | _CPP_KEYWORDS
+
+    def check(name: str, path: tuple[str | int, ...], loc: Location, what: str,
+              python: bool = False) -> Iterator[Problem]:
+        langs = (["C/C++"] if name in c_words else []) + \
+                (["Python"] if python and name in _PYTHON_KEYWORDS else [])
+        if langs:
+            yield _problem("LINT-reserved-name", f"{what} {name!r} is a keyword in "
+                           f"{' and '.join(langs)}", loc, path, f"rename it, e.g. {name}_")
+
+    for fn in spec.functions:
+        yield from check(fn.name, _fpath(spec, fn, "name"), fn.location, "function")
+        for p in fn.params:
+            yield from check(p.name, _ppath(spec, fn, p, "name"), p.location, "parameter",
+                             python=True)
+    for i, h in enumerate(spec.handles):
+        yield from check(h.name, ("handles", i, "name"), h.location, "handle")
+    for i, c in enumerate(spec.errors.codes):
+        yield from check(c.name, ("errors", "codes", i, "name"), c.location, "error code")
+    if spec.errors.enum:
+        where = spec.errors.location or Location(spec.source, 1, 1)
+        yield from check(spec.errors.enum, ("errors", "enum"), where, "enum")

@@ -160,7 +160,9 @@ def _targets(d: dict[str, Any], iface: dict[str, Any]) -> Targets:
         python_error_base=py.get("error_base", _camel(name) + "Error"),
         native_library=native.get("library", name),
         native_soname=native.get("soname"),
-        cpp_namespace=cpp.get("namespace", name)
+        # The boundary calls a native core (handle registry, exception boundary) that a project
+        # provides, so it is generated only for a spec that names the core's namespace.
+        cpp_namespace=cpp.get("namespace")
         if mode == "contract_first" and cpp.get("enabled", True) else None,
         cpp_dir=cpp.get("dir", "native/src/generated"),
         lock_dir=lock_dir,
@@ -435,7 +437,8 @@ def _link_lengths(params: tuple[Param, ...], own_err_param: str | None) -> tuple
 # ----------------------------------------------------------------- canonical form and hash
 
 _DOC_FIELDS = frozenset({"doc", "details", "notes", "reason", "title", "message_doc",
-                         "null_means"})
+                         "null_means", "link_docs", "response_doc",
+                         "event_docs"})
 
 
 def canonical(spec: Spec) -> dict[str, Any]:

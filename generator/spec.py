@@ -44,6 +44,17 @@ def load_spec(path: str | Path) -> Spec:
 def check_raw(raw: RawSpec) -> Spec:
     """The validated model of a parsed spec, or SpecError with every problem: schema problems
     first (root causes), then the lint findings a model could still show (cascades)."""
+    spec, findings = review_raw(raw)
+    if findings:
+        raise SpecError(findings)
+    return spec
+
+
+def review_raw(raw: RawSpec) -> tuple[Spec, list[Problem]]:
+    """The model of a schema-valid spec and its lint findings, for reviewing work in progress
+    (`ffispec diff` classifies a spec that still fails lint). SpecError when the schema
+    rejects the document, with the lint findings a model could still show listed after the
+    schema problems."""
     schema_problems = validate_schema(raw)
     try:
         spec = normalise(raw)
@@ -65,6 +76,4 @@ def check_raw(raw: RawSpec) -> Spec:
                      if not any(p.path[:len(b)] == b for b in broken)]
     if schema_problems:
         raise SpecError(schema_problems, cascades=lint_problems)
-    if lint_problems:
-        raise SpecError(lint_problems)
-    return spec
+    return spec, sorted(lint_problems, key=lambda p: (p.location.line, p.location.column, p.rule))

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The specs the fuzz test mutates: one line each.
 SPECS: dict[str, Path] = {
     "worker": ROOT / "spec" / "worker_ffi.yaml",
+    "sqlite": ROOT / "examples" / "sqlite" / "spec" / "sqlite3.yaml",
 }
 
 EXIT_STATUSES = {0, 2, 4, 8}
@@ -149,14 +150,15 @@ class SpecRunner:
         child.close()
         self._conn = parent
 
-    def run(self, text: str) -> Outcome:
+    def run(self, text: str, seconds: float | None = None) -> Outcome:
+        limit = self.seconds if seconds is None else seconds
         if self._proc is None or not self._proc.is_alive():
             self._start()
         assert self._conn is not None
         self._conn.send(text)
-        if not self._conn.poll(self.seconds):
+        if not self._conn.poll(limit):
             self.close()
-            return Outcome(None, killed="time", seconds=self.seconds)
+            return Outcome(None, killed="time", seconds=limit)
         try:
             data = self._conn.recv()
         except EOFError:

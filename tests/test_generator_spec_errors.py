@@ -72,6 +72,21 @@ CASES = [
      "    returns: {type: bool,", "LINT-bool-ambiguous", "returns: {type: bool,\n              on_error: \"false\", doc: \"true when the device is healthy"),
     ("duplicate-yaml-key", "    since: 1.0.0\n    doc: Destroy a context", "    since: 1.0.0\n    since: 1.0.0\n    doc: Destroy a context",
      "SPEC-duplicate-key", "since: 1.0.0\n    doc: Destroy a context"),
+    ("reserved-name", "{name: gpu_device, type: int", "{name: lambda, type: int", "LINT-reserved-name", "{name: lambda"),
+    ("output-path-escapes", "    path: native/include/worker_ffi.h", "    path: ../../outside.h",
+     "SPEC-output-path", "path: ../../outside.h"),
+    ("trailing-newline", f"  version: {VERSION}\n  c_prefix", f"  version: \"{VERSION}\\n\"\n  c_prefix",
+     "SPEC-invalid-value", f"version: \"{VERSION}"),
+    ("version-as-float", f"  version: {VERSION}\n  c_prefix", "  version: 1.0\n  c_prefix",
+     "SPEC-wrong-type", "version: 1.0\n"),
+    ("since-a-word", "    since: 1.0.0\n    doc: Destroy a context", "    since: one\n    doc: Destroy a context",
+     "SPEC-invalid-value", "since: one\n    doc: Destroy a context"),
+    ("range-bound-string", "range: {min: 1, max: 2048},", "range: {min: \"1\", max: [2048]},",
+     "SPEC-wrong-type", "name: max_tokens"),
+    ("nan-bound", "range: {min: 1, max: 2048},", "range: {min: .nan, max: 2048},",
+     "SPEC-invalid-value", "name: max_tokens"),
+    ("control-character", "    doc: Destroy a context, its models", "    doc: \"Destroy\\0\" # a context, its models",
+     "SPEC-control-character", "doc: \"Destroy"),
 ]
 
 

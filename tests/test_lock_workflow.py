@@ -133,6 +133,11 @@ def test_gate_compatible_only_needs_minor_and_then_relocks(
     assert main(["generate"]) == 0
     assert main(["check"]) == 0
     assert "not locked yet" in capsys.readouterr().out
+    assert main(["lock", "--date", "2026-12-01"]) == 2  # the hint asks for a changelog entry
+    assert f"no entry for version {NEXT_MINOR}" in capsys.readouterr().err
+    edit_spec(locked, "changelog:\n", f"changelog:\n  - version: {NEXT_MINOR}\n"
+              "    changes: [cuda_load_model accepts a NULL context]\n")
+    assert main(["generate"]) == 0
     assert main(["lock", "--date", "2026-12-01"]) == 0
     doc = (locked / DOCUMENT).read_text()
     assert f"| Previous lock | {VERSION} of 2026-11-26" in doc

@@ -32,8 +32,8 @@ SECONDS = float(os.environ.get("SPEC_FUZZ_SECONDS", "10"))
 MEMORY = 768 * 1024 * 1024
 # Accepted mutations compile; the distinct headers and boundaries are capped per run so the
 # `ci` profile stays under a minute (thorough compiles many more).
-MAX_HEADER_COMPILES = 25 if settings.default.max_examples <= 300 else 400
-MAX_EXPORT_COMPILES = 3 if settings.default.max_examples <= 300 else 30
+MAX_HEADER_COMPILES = 15 if settings.default.max_examples <= 300 else 200
+MAX_EXPORT_COMPILES = 2 if settings.default.max_examples <= 300 else 20
 
 NAMES = ["lambda", "None", "self", "class", "int", "char", "struct", "delete", "template",
          "fn", "match", "type", "async", "await", "unsafe", "impl", "_Bool", "errno", "main",
@@ -112,9 +112,13 @@ def test_mutated_specs_exit_cleanly_and_accepted_ones_build(name: str, runner: S
                                                             tmp_path: Path) -> None:
     budget = Budget()
 
+    # The profile's examples are shared between the specs.
+    @settings(max_examples=max(50, settings.default.max_examples // len(SPECS)))
     @given(mutated(name))
     def check(text: str) -> None:
         outcome = runner.run(text)
+        if outcome.killed == "time":  # a loaded machine: one retry with three times the bound
+            outcome = runner.run(text, seconds=3 * SECONDS)
         assert not outcome.killed, f"ffispec ran past its {outcome.killed} bound"
         assert not outcome.traceback, outcome.traceback
         assert outcome.status in EXIT_STATUSES, (outcome.status, outcome.output)
@@ -139,7 +143,7 @@ def test_mutated_specs_exit_cleanly_and_accepted_ones_build(name: str, runner: S
 
     check()
     total = sum(budget.outcomes.values())
-    assert total >= min(settings.default.max_examples, 100), budget.outcomes
+    assert total >= min(settings.default.max_examples // len(SPECS), 100), budget.outcomes
     # Both sides must be exercised: mutations lint refuses and mutations it accepts.
     assert budget.outcomes["2"] > 0 and budget.outcomes["0"] > 0, budget.outcomes
     print(f"{name}: {total} mutations, exit statuses {dict(budget.outcomes)}, "

@@ -206,3 +206,13 @@ def test_unknown_and_out_param_defaults_need_no_worker_names(tmp_path: Path) -> 
     assert read.param("total").checked and read.param("total").on_violation == "BAD_ARGUMENT"
     assert [p.binding for p in read.params] == ["unsupported", "int", "int", "bool", "int", "fixed"]
     assert spec.targets.python_package is None
+
+
+def test_a_channel_the_generated_boundary_cannot_render_is_a_finding(tmp_path: Path) -> None:
+    """With the C++ boundary on, a status channel has no rendering yet: the spec says so at the
+    line, instead of generating exports that do not compile."""
+    text = replace("  cpp: {enabled: false}\n", "  cpp: {namespace: demo}\n")
+    found = problems(tmp_path, text)
+    assert [(r, line) for r, line, _, _ in found] == [
+        ("LINT-target-unsupported", line_of(text, "error_channel: {success"))]
+    assert "targets.cpp.enabled: false" in found[0][3]

@@ -20,6 +20,7 @@ def diff_views(old: View, new: View) -> list[Change]:
     _interface(d)
     _errors(d)
     _handles(d)
+    _types(d)
     functions(d)
     _model_format(d)
     http(d)
@@ -174,3 +175,22 @@ def _model_format(d: Differ) -> None:
             for f in (x for x in ("type", "shape") if x in old[k] or x in new[k]):
                 d.field("MF-tightened", f"model_format.{section}.{k}", sp, old[k], new[k], f)
             d.field("MF-doc-changed", f"model_format.{section}.{k}", sp, old[k], new[k], "doc")
+
+
+# ------------------------------------------------------------------------------- types
+
+def _types(d: Differ) -> None:
+    """Declared types have no rules of their own yet: any change to one is reported by the
+    catch-all (breaking), its documentation as documentation."""
+    old, new = d.old.contract.get("types") or [], d.new.contract.get("types") or []
+
+    def shape(types: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in t.items() if k != "doc"} for t in types]
+
+    if shape(old) != shape(new):
+        d.emit("CONTRACT-unclassified", "types", ("types",), shape(old), shape(new),
+               "declared types")
+    old_docs = ([t.get("doc") for t in old], d.old.context.get("type_docs"))
+    new_docs = ([t.get("doc") for t in new], d.new.context.get("type_docs"))
+    if old_docs != new_docs:
+        d.emit("IF-doc-changed", "types", ("types",), old_docs[1], new_docs[1], "type docs")

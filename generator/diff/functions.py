@@ -67,6 +67,11 @@ def _function(d: Differ, name: str, o: dict[str, Any], n: dict[str, Any],
     if o["deprecated"] and n["deprecated"]:
         d.field("FN-doc-changed", name, (*p, "deprecated"), oc, nc, "deprecation_reason",
                 "deprecation reason")
+    d.field("FN-doc-changed", name, (*p, "returns", "values"), oc, nc, "value_docs",
+            "result value docs")
+    # What the bindings allocate for out-buffers: no rule of its own yet, so the catch-all.
+    d.field("CONTRACT-unclassified", name, (*p, "params"), oc, nc, "capacities",
+            "out-buffer capacities")
     for key in ("doc", "details", "notes"):
         d.field("FN-doc-changed", name, p, o, n, key)
     for key in ("group", "since", "requirements"):

@@ -13,12 +13,15 @@ from generator.loader import RawSpec, load_raw, parse_text
 from generator.lock.state import BASELINE, BaselineError, read_baseline, view_of
 from generator.model import Spec
 from generator.normalise import normalise
-from generator.problems import SpecError
-from generator.spec import check_raw
+from generator.problems import Problem, SpecError
+from generator.spec import check_raw, review_raw
 
 
 class SourceError(Exception):
     """A side of the diff cannot be read; the message says which and how to fix it."""
+
+
+_SYMBOLS = frozenset({"functions", "handles", "errors"})
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,13 @@ class View:
     lines: Mapping[str, int]   # "functions/cuda_init/params/ctx" -> line
 
     def where(self, *path: str) -> str | None:
-        """`file:line` of `path` or of its nearest recorded ancestor."""
+        """`file:line` of `path` or of its nearest recorded ancestor; None when the function,
+        handle or error code `path` names does not exist on this side (an added function has
+        no old location)."""
         parts = list(path)
+        if len(parts) >= 2 and parts[0] in _SYMBOLS and self.lines and \
+                "/".join(parts[:2]) not in self.lines:
+            return None
         while parts:
             line = self.lines.get("/".join(parts))
             if line is not None:
@@ -174,6 +182,14 @@ def compact_lines(lines: Mapping[str, int]) -> dict[str, int]:
 def load_spec_with_lines(path: str | Path) -> tuple[Spec, Mapping[str, int]]:
     """Exactly `spec.load_spec` (schema, lints, every problem at once), keeping source lines."""
     return _checked(load_raw(path))
+
+
+def review_spec_with_lines(path: str | Path) -> tuple[Spec, Mapping[str, int], list[Problem]]:
+    """The spec with its source lines and lint findings: a spec that fails lint can still be
+    classified (SpecError only when the schema rejects it)."""
+    raw = load_raw(path)
+    spec, findings = review_raw(raw)
+    return spec, SourceLines(raw), findings
 
 
 def _checked(raw: RawSpec) -> tuple[Spec, Mapping[str, int]]:

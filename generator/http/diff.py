@@ -69,7 +69,7 @@ def _operation(d: Differ, op_id: str, path: tuple[str, ...], o: dict[str, Any],
     if (o["method"], o["path"]) != (n["method"], n["path"]):
         d.emit("HTTP-operation-moved", op_id, (*path, "path"), f"{o['method']} {o['path']}",
                f"{n['method']} {n['path']}")
-    for key in ("summary", "doc"):
+    for key in ("summary", "doc", "link_docs", "response_doc"):
         d.field("HTTP-doc-changed", op_id, path, o, n, key)
     for key in ("requirements", "calls"):
         d.field("HTTP-metadata-changed", op_id, path, o, n, key)
@@ -83,6 +83,7 @@ def _operation(d: Differ, op_id: str, path: tuple[str, ...], o: dict[str, Any],
         ns = ns or {"doc": "", "terminal": [], "events": {}}
         spath = (*path, "stream")
         d.field("HTTP-doc-changed", op_id, spath, os_, ns, "doc")
+        d.field("HTTP-doc-changed", op_id, spath, os_, ns, "event_docs", "event docs")
         if sorted(os_["terminal"]) != sorted(ns["terminal"]):
             d.emit("HTTP-terminal-changed", op_id, (*spath, "terminal"), os_["terminal"],
                    ns["terminal"])
@@ -104,7 +105,8 @@ def _operation(d: Differ, op_id: str, path: tuple[str, ...], o: dict[str, Any],
                    "HTTP-operation-errors-removed", f"{op_id}:{key}", (*path, "errors"),
                    before, after, key)
     d.unclassified(op_id, path, o, n, frozenset({
-        "method", "path", "summary", "doc", "requirements", "calls", "links", "response_status",
+        "method", "path", "summary", "doc", "requirements", "calls", "links", "link_docs",
+        "response_doc", "response_status",
         "request", "response", "stream", "errors"}))
 
 

@@ -274,8 +274,13 @@ def canonical_http(spec: Spec) -> dict[str, Any] | None:
                 "stream": None if op.stream is None else {
                     "doc": op.stream.doc, "terminal": list(op.stream.terminal),
                     "events": {e.name: "error" if e.data is None else fields(e.data)
-                               for e in op.stream.events}},
+                               for e in op.stream.events},
+                    **({"event_docs": {e.name: e.doc for e in op.stream.events}}
+                       if any(e.doc for e in op.stream.events) else {})},
                 "links": [{"from": lk.source, "field": lk.field} for lk in op.links],
+                **({"link_docs": [lk.doc for lk in op.links]}
+                   if any(lk.doc for lk in op.links) else {}),
+                **({"response_doc": op.response_doc} if op.response_doc else {}),
                 # Declared keys only: the called function's are its own (FN-errors-*).
                 "errors": {k: _status_of(spec, service, k) for k in op.errors},
             }

@@ -23,6 +23,7 @@ from generator.diff.source import (
     compact_lines,
     load_against,
     load_spec_with_lines,
+    review_spec_with_lines,
     spec_view,
 )
 from generator.exitcodes import EXIT_BREAKING, EXIT_DRIFT, EXIT_OK, EXIT_SPEC
@@ -41,7 +42,7 @@ from generator.lock.state import (
 )
 from generator.lock.verify import verify
 from generator.model import Spec
-from generator.problems import SpecError
+from generator.problems import Problem, SpecError
 from generator.render import (
     render_header,
     rendered_artefacts,
@@ -91,10 +92,17 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return EXIT_OK
     root = Path(args.root)
     try:
-        spec, lines, old = _load_sides(args.against, args.spec, root)
+        spec, lines, findings, old = _load_sides(args.against, args.spec, root)
     except SourceError as exc:
         _err(str(exc))
         return EXIT_SPEC
+    status = EXIT_OK
+    if findings:
+        # Work in progress: classify it anyway, after saying why it cannot be locked yet.
+        print(SpecError(findings).render(), file=sys.stderr)
+        _err(f"{args.spec} fails lint ({len(findings)} problem(s) above); the changes are "
+             "classified below, but it cannot be generated or locked until they are fixed")
+        status = EXIT_SPEC
     new = spec_view(spec, lines, args.spec)
     report = Report(old, new, diff_views(old, new))
     text = render(report, args.format)
@@ -110,30 +118,31 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.fail_on:
         limit = SEVERITIES.index(args.fail_on)
         if any(SEVERITIES.index(c.severity) <= limit for c in report.changes):
-            return EXIT_BREAKING
-    return EXIT_OK
+            status |= EXIT_BREAKING
+    return status
 
 
 PARALLEL_BYTES = 256 * 1024
 
 
-def _load_sides(against: str | None, spec_path: str,
-                root: Path) -> tuple[Spec, Mapping[str, int], View]:
-    """Load the spec (validated) and the side it is compared with. When both are large YAML
-    documents, the old side is parsed in a forked worker while this process validates the
-    new one: the two parses are independent and dominate the time of a large diff."""
+def _load_sides(against: str | None, spec_path: str, root: Path
+                ) -> tuple[Spec, Mapping[str, int], list[Problem], View]:
+    """Load the spec (schema-valid; lint findings returned, not raised) and the side it is
+    compared with. When both are large YAML documents, the old side is parsed in a forked
+    worker while this process validates the new one: the two parses are independent and
+    dominate the time of a large diff."""
     yaml_old = against is not None and not against.endswith(".json")
     try:
         big = Path(spec_path).stat().st_size > PARALLEL_BYTES
     except OSError:
-        big = False  # load_spec_with_lines reports the missing file
+        big = False  # review_spec_with_lines reports the missing file
     if not (yaml_old and big and "fork" in multiprocessing.get_all_start_methods()):
-        spec, lines = load_spec_with_lines(spec_path)
-        return spec, lines, load_against(against, spec_path, root)
+        spec, lines, findings = review_spec_with_lines(spec_path)
+        return spec, lines, findings, load_against(against, spec_path, root)
     with multiprocessing.get_context("fork").Pool(1) as pool:
         pending = pool.apply_async(load_against, (against, spec_path, root))
-        spec, lines = load_spec_with_lines(spec_path)
-        return spec, lines, pending.get()
+        spec, lines, findings = review_spec_with_lines(spec_path)
+        return spec, lines, findings, pending.get()
 
 
 # ---------------------------------------------------------------------------- verify-lock
@@ -161,6 +170,13 @@ def cmd_lock(args: argparse.Namespace) -> int:
     except BaselineError as exc:
         _err(f"lock refused: {exc}")
         return EXIT_SPEC
+    version = spec.interface.version
+    # A first lock has nothing to compare with; every later version says what changed.
+    if previous is not None and not any(entry.version == version for entry in spec.changelog):
+        _err(f"lock refused: the changelog has no entry for version {version}; add one under "
+             "`changelog:` saying what changed (the lock document shows it to every consumer), "
+             "then run `ffispec lock` again")
+        return EXIT_SPEC
     stale = stale_files(root, rendered_artefacts(spec, lock_state(spec, root)))
     if stale:
         for rel in stale:
@@ -169,7 +185,6 @@ def cmd_lock(args: argparse.Namespace) -> int:
              "result, then `ffispec lock`")
         return EXIT_DRIFT
     new = spec_view(spec, lines, args.spec)
-    version = spec.interface.version
     prev_meta: dict[str, Any] | None = None
     changes: list[str] = []
     if previous is not None:

@@ -8,6 +8,7 @@ baseline itself is corrupt. A properly bumped spec that is not locked yet passes
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from generator.diff import diff_views
@@ -24,7 +25,7 @@ def relock_hint(version: str) -> str:
             "replaces it instead); `ffispec diff` prints the full report")
 
 
-def check(spec: Spec, root: Path) -> int:
+def check(spec: Spec, root: Path, lines: Mapping[str, int] | None = None) -> int:
     """Exit bits for `ffispec check`; 0 while no baseline exists yet."""
     try:
         baseline = read_baseline(root / BASELINE)
@@ -38,7 +39,8 @@ def check(spec: Spec, root: Path) -> int:
             lock["view_sha256"] == digest(view_of(spec)):
         return EXIT_OK
     old = baseline_view(baseline)
-    new = spec_view(spec, lines_from_model(spec), spec.source)
+    # The same source lines `ffispec diff` uses, so both name the same line for a change.
+    new = spec_view(spec, lines if lines is not None else lines_from_model(spec), spec.source)
     report = Report(old, new, diff_views(old, new))
     if report.version_ok and report.actual != "none":
         print(f"note: {spec.source} is version {spec.interface.version} with "

@@ -61,6 +61,11 @@ def lock_context(spec: Spec) -> dict[str, Any]:
         docs = {p.name: [a.doc for a in p.allowed] for p in fn.params if p.allowed}
         if docs:
             extra["allowed_docs"] = docs
+        if fn.returns.values:
+            extra["value_docs"] = {v.name: v.doc for v in fn.returns.values}
+        capacities = {p.name: p.capacity for p in fn.params if p.capacity}
+        if capacities:
+            extra["capacities"] = capacities
         if extra:
             fn_extra[fn.name] = extra
     return {
@@ -82,6 +87,10 @@ def lock_context(spec: Spec) -> dict[str, Any]:
                         "reason": e.reason} for e in spec.exceptions],
         "changelog": [{"version": c.version, "date": c.date, "changes": list(c.changes)}
                       for c in spec.changelog],
+        **({"type_docs": {t.name: {"values": {v.name: v.doc for v in t.values},
+                                   "fields": {f.name: f.doc for f in t.fields},
+                                   "constants": {k.name: k.doc for k in t.constants}}
+                          for t in spec.types}} if spec.types else {}),
     }
 
 

@@ -117,7 +117,7 @@ __global__ void __launch_bounds__(kPickThreads)
   __shared__ float warp_value[32];
   __shared__ std::uint32_t warp_index[32];
   __shared__ std::uint32_t warp_other[32];
-  __shared__ float chunk[kPrefixChunk];
+  __shared__ __align__(16) float chunk[kPrefixChunk];
   __shared__ std::uint32_t best, bad, last_positive;
   __shared__ float top, total;
   const unsigned t = threadIdx.x;
@@ -199,7 +199,24 @@ __global__ void __launch_bounds__(kPickThreads)
     for (std::uint32_t j = t; j < len; j += kPickThreads) chunk[j] = logits[c0 + j];
     __syncthreads();
     if (t == 0) {
-      for (std::uint32_t j = 0; j < len; ++j) {
+      // Four weights per shared-memory load and store: the loop is then bound by the chain
+      // of dependent additions alone (same additions, same order).
+      auto* quads = reinterpret_cast<float4*>(chunk);
+      std::uint32_t j = 0;
+#pragma unroll 4
+      for (; j + 4 <= len; j += 4) {
+        float4 v = quads[j / 4];
+        running = __fadd_rn(running, v.x);
+        v.x = running;
+        running = __fadd_rn(running, v.y);
+        v.y = running;
+        running = __fadd_rn(running, v.z);
+        v.z = running;
+        running = __fadd_rn(running, v.w);
+        v.w = running;
+        quads[j / 4] = v;
+      }
+      for (; j < len; ++j) {
         running = __fadd_rn(running, chunk[j]);
         chunk[j] = running;
       }
@@ -265,30 +282,61 @@ StagingConfig staging_config() {
 }
 
 // The staging lanes of one device, shared by every context of the process: created once (the
-// first context starts creating them in the background), then reused by every load, so no
-// load pays for page-locking buffers. Never freed: the pinned block (lanes x 2 x chunk bytes,
-// 64 MiB by default) lives as long as the process, and is not device memory.
+// first context starts creating them in the background when it opens), then reused by every
+// load, so no load pays for page-locking buffers. The pinned block (lanes x 2 x chunk bytes,
+// 64 MiB by default; host memory, not device memory) is freed when the last context of the
+// device closes.
 struct SharedStaging {
   std::mutex mutex;  // one staged upload at a time per device: they share the lanes
   std::unique_ptr<StagingUploader> uploader;
+  int users = 0;     // open CudaDevices of this ordinal (guarded by the pools' mutex)
   StagingUploader& get(int ordinal) {  // caller holds mutex
     if (!uploader) uploader = std::make_unique<StagingUploader>(ordinal, staging_config());
     return *uploader;
   }
 };
 
-SharedStaging& shared_staging(int ordinal) {
-  static std::mutex pools_mutex;
-  static auto* pools = new std::unordered_map<int, SharedStaging*>();  // leaked on purpose (see above)
-  std::lock_guard<std::mutex> lock(pools_mutex);
+std::mutex& pools_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// The pool of `ordinal`; every CudaDevice holds one reference (attach/detach), and the last
+// one to close frees the lanes, so nothing pinned outlives the contexts.
+SharedStaging& attach_staging(int ordinal) {
+  static auto* pools = new std::unordered_map<int, SharedStaging*>();  // entries are never erased
+  std::lock_guard<std::mutex> lock(pools_mutex());
   SharedStaging*& pool = (*pools)[ordinal];
   if (pool == nullptr) pool = new SharedStaging();
+  ++pool->users;
   return *pool;
+}
+
+void detach_staging(SharedStaging& pool) noexcept {
+  std::unique_ptr<StagingUploader> last;
+  {
+    std::lock_guard<std::mutex> lock(pools_mutex());
+    if (--pool.users > 0) return;
+    std::lock_guard<std::mutex> uploads(pool.mutex);
+    last = std::move(pool.uploader);
+  }
+  // Freed outside the locks (it synchronises its streams).
 }
 
 class CudaDevice final : public Device {
  public:
-  explicit CudaDevice(int ordinal) : ordinal_(ordinal) {
+  explicit CudaDevice(int ordinal) : ordinal_(ordinal), staging_(attach_staging(ordinal)) {
+    start_prewarm();
+    try {
+      open();
+    } catch (...) {
+      if (prewarm_.joinable()) prewarm_.join();
+      throw;
+    }
+  }
+
+  // Opens the device (the constructor's work, while the staging lanes are prepared beside it).
+  void open() {
     // cudaSetDevice creates (or retains) the device's primary context. The primary context is
     // shared by every user of the runtime in this process, which is why destroying a context
     // must never reset the device.
@@ -319,25 +367,6 @@ class CudaDevice final : public Device {
       consume_reported_error();
       fail(stream == cudaErrorMemoryAllocation ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_UNKNOWN,
            "cudaStreamCreateWithFlags on device " + std::to_string(ordinal_), stream);
-    }
-    // Create the process's staging lanes for this device in the background (a no-op once they
-    // exist): cuda_init does not wait for them, and a load that comes before they are ready
-    // waits on the pool's mutex. A failure here is not reported: the load retries and reports.
-    try {
-      prewarm_ = std::thread([ordinal = ordinal_] {
-        if (cudaSetDevice(ordinal) != cudaSuccess) {
-          (void)cudaGetLastError();
-          return;
-        }
-        SharedStaging& pool = shared_staging(ordinal);
-        std::lock_guard<std::mutex> lock(pool.mutex);
-        try {
-          pool.get(ordinal).prepare();
-        } catch (...) {
-        }
-      });
-    } catch (const std::system_error&) {
-      // No thread: the first load creates the lanes itself.
     }
   }
 
@@ -383,9 +412,8 @@ class CudaDevice final : public Device {
 
   void upload(void* dst, const void* src, std::size_t bytes) override {
     if (copied_directly(dst, src, bytes)) return;
-    SharedStaging& pool = shared_staging(ordinal_);
-    std::lock_guard<std::mutex> lock(pool.mutex);
-    pool.get(ordinal_).upload(dst, src, bytes);
+    std::lock_guard<std::mutex> lock(staging_.pool.mutex);
+    staging_.pool.get(ordinal_).upload(dst, src, bytes);
   }
 
   void upload_file(void* dst, int fd, std::uint64_t offset, std::size_t bytes) override {
@@ -399,9 +427,8 @@ class CudaDevice final : public Device {
     }
     (void)copied_directly(dst, nullptr, bytes);  // checks the device; false for this size
     // pread straight into the pinned staging buffers: no mapping, no pageable bounce.
-    SharedStaging& pool = shared_staging(ordinal_);
-    std::lock_guard<std::mutex> lock(pool.mutex);
-    pool.get(ordinal_).upload_file(dst, fd, offset, bytes);
+    std::lock_guard<std::mutex> lock(staging_.pool.mutex);
+    staging_.pool.get(ordinal_).upload_file(dst, fd, offset, bytes);
   }
 
   bool is_resident(const void* ptr) const noexcept override {
@@ -668,7 +695,38 @@ class CudaDevice final : public Device {
   std::uint32_t logits_capacity_ = 0;
   long long* token_slot_ = nullptr;
 
-  std::thread prewarm_;  // creating the shared staging lanes (joined before the device goes)
+  // The device's shared staging lanes: a reference held for the device's lifetime, and the
+  // thread that prepares them when the device opens (joined before anything else goes).
+  struct StagingRef {
+    SharedStaging& pool;
+    explicit StagingRef(SharedStaging& p) noexcept : pool(p) {}
+    ~StagingRef() { detach_staging(pool); }
+  } staging_;
+  std::thread prewarm_;
+
+  // Prepares the process's staging lanes for this device in the background (a no-op once
+  // they exist): the host memory is reserved and faulted in while this thread creates the
+  // CUDA context, then page-locked. cuda_init does not wait for it; a load that comes first
+  // waits on the pool's mutex. Failures are not reported here: the load retries and reports.
+  void start_prewarm() noexcept {
+    try {
+      prewarm_ = std::thread([this] {
+        std::lock_guard<std::mutex> lock(staging_.pool.mutex);
+        try {
+          StagingUploader& uploader = staging_.pool.get(ordinal_);
+          uploader.reserve_host();
+          if (cudaSetDevice(ordinal_) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return;
+          }
+          uploader.prepare();
+        } catch (...) {
+        }
+      });
+    } catch (...) {
+      // No thread: the first load creates the lanes itself.
+    }
+  }
 
   std::mutex evicted_mutex_;
   std::unordered_set<void*> evicted_;  // pinned host blocks standing in for evicted weights

@@ -55,6 +55,7 @@ StagingUploader::~StagingUploader() {
       if (lane.drained[k] != nullptr) (void)cudaEventDestroy(lane.drained[k]);
     }
   }
+  if (block_ == nullptr && map_base_ != nullptr) ::munmap(map_base_, map_bytes_);  // reserved, never locked
   if (block_ != nullptr) {
     if (map_base_ != nullptr) {
       (void)cudaHostUnregister(block_);
@@ -70,39 +71,32 @@ namespace {
 // Anonymous memory asked for transparent huge pages and registered with CUDA pins and maps a
 // few hundred huge pages instead of tens of thousands of small ones; where that fails,
 // cudaHostAlloc. WORKER_FFI_CUDA_STAGING_ALLOC=hostalloc forces the latter (experiments).
-void* pinned_block(std::size_t bytes, void*& map_base, std::size_t& map_bytes, std::string& why) {
+constexpr std::size_t kHuge = std::size_t{2} << 20;
+
+bool hostalloc_forced() {
   const char* mode = std::getenv("WORKER_FFI_CUDA_STAGING_ALLOC");
-  const bool force_hostalloc = mode != nullptr && std::string(mode) == "hostalloc";
-  if (!force_hostalloc) {
-    constexpr std::size_t kHuge = std::size_t{2} << 20;
-    const std::size_t len = bytes + kHuge;  // room to align to a huge page
-    void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p != MAP_FAILED) {
-      auto* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1));
-      (void)::madvise(aligned, bytes, MADV_HUGEPAGE);
-      std::memset(aligned, 0, bytes);  // fault the pages in (huge ones where the kernel allows)
-      const cudaError_t status = cudaHostRegister(aligned, bytes, cudaHostRegisterDefault);
-      if (status == cudaSuccess) {
-        map_base = p;
-        map_bytes = len;
-        return aligned;
-      }
-      (void)cudaGetLastError();
-      ::munmap(p, len);
-    }
-  }
-  void* p = nullptr;
-  const cudaError_t status = cudaHostAlloc(&p, bytes, cudaHostAllocDefault);
-  if (status != cudaSuccess) {
-    (void)cudaGetLastError();
-    why = cuda_text(status);
-    return nullptr;
-  }
-  map_base = nullptr;
-  map_bytes = 0;
-  return p;
+  return mode != nullptr && std::string(mode) == "hostalloc";
+}
+
+// Anonymous memory aligned to a huge page, asked for huge pages and faulted in; nullptr if
+// mmap fails. `map_base`/`map_bytes` describe the mapping to unmap.
+unsigned char* reserve(std::size_t bytes, void*& map_base, std::size_t& map_bytes) noexcept {
+  const std::size_t len = bytes + kHuge;  // room to align
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  auto* aligned = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1));
+  (void)::madvise(aligned, bytes, MADV_HUGEPAGE);
+  std::memset(aligned, 0, bytes);
+  map_base = p;
+  map_bytes = len;
+  return aligned;
 }
 }  // namespace
+
+void StagingUploader::reserve_host() noexcept {
+  if (block_ != nullptr || reserved_ != nullptr || hostalloc_forced()) return;
+  reserved_ = reserve(config_.lanes * 2 * config_.chunk_bytes, map_base_, map_bytes_);
+}
 
 void StagingUploader::ensure_lanes(std::size_t count) {
   if (lanes_.size() >= count) return;
@@ -110,11 +104,27 @@ void StagingUploader::ensure_lanes(std::size_t count) {
     // Sized for the configured lane count once, so later uploads never allocate.
     const std::size_t lanes = std::max(count, config_.lanes);
     const std::size_t bytes = lanes * 2 * config_.chunk_bytes;
-    std::string why;
-    block_ = pinned_block(bytes, map_base_, map_bytes_, why);
+    if (reserved_ == nullptr && !hostalloc_forced() && lanes == config_.lanes) reserve_host();
+    if (reserved_ != nullptr) {
+      const cudaError_t status = cudaHostRegister(reserved_, bytes, cudaHostRegisterDefault);
+      if (status == cudaSuccess) {
+        block_ = reserved_;
+      } else {
+        (void)cudaGetLastError();
+        ::munmap(map_base_, map_bytes_);
+        map_base_ = nullptr;
+        map_bytes_ = 0;
+      }
+      reserved_ = nullptr;
+    }
     if (block_ == nullptr) {
-      throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, "pinned staging buffers (" + std::to_string(bytes) +
-                                                         " bytes) could not be allocated: " + why);
+      const cudaError_t status = cudaHostAlloc(&block_, bytes, cudaHostAllocDefault);
+      if (status != cudaSuccess) {
+        (void)cudaGetLastError();
+        block_ = nullptr;
+        throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, "pinned staging buffers (" + std::to_string(bytes) +
+                                                           " bytes) could not be allocated: " + cuda_text(status));
+      }
     }
     block_bytes_ = bytes;
   }

@@ -33,6 +33,9 @@ class StagingUploader {
   // Creates the lanes (streams, events, and one pinned block for all their buffers) now,
   // so that the first upload does not pay for them. Throws core::Error(MODEL_LOAD_FAILED).
   void prepare() { ensure_lanes(config_.lanes); }
+  // The part of prepare() that needs no CUDA: reserves the block's host memory and faults it
+  // in (huge pages where the kernel allows), so it can run while the CUDA context is created.
+  void reserve_host() noexcept;
   const StagingConfig& config() const noexcept { return config_; }
 
   // dst[0..bytes) (device memory) = src[0..bytes) (any readable host memory, e.g. a mapped
@@ -58,6 +61,7 @@ class StagingUploader {
   const StagingConfig config_;
   std::vector<Lane> lanes_;
   void* block_ = nullptr;       // every lane's two buffers, one pinned allocation
+  unsigned char* reserved_ = nullptr;  // reserve_host()'s memory, not yet page-locked
   void* map_base_ = nullptr;    // when block_ is registered anonymous memory: the mapping (else cudaHostAlloc)
   std::size_t map_bytes_ = 0;
   std::size_t block_bytes_ = 0;
