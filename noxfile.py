@@ -159,13 +159,18 @@ def conformance(session: nox.Session) -> None:
                 "--junitxml", "reports/conformance.xml", *session.posargs)
 
 
+def _sqlite_dev(session: nox.Session) -> None:
+    """libsqlite3 and <sqlite3.h> (installed with apt-get when missing; CI runs as root)."""
+    if not Path("/usr/include/sqlite3.h").is_file():
+        session.run("apt-get", "update", "-q", external=True)
+        session.run("apt-get", "install", "-y", "-q", "libsqlite3-dev", external=True)
+
+
 @nox.session(tags=["ci"])
 def conformance_sqlite(session: nox.Session) -> None:
     """The same conformance core against the system libsqlite3, from the SQLite example's spec
     and the SQLite plug-in (an in-memory database, a statement with two parameters)."""
-    if not Path("/usr/include/sqlite3.h").is_file():
-        session.run("apt-get", "update", "-q", external=True)
-        session.run("apt-get", "install", "-y", "-q", "libsqlite3-dev", external=True)
+    _sqlite_dev(session)
     _install(session, "test", package=False)
     session.install(*GENERATOR_DEPS)
     session.run("pytest", "conformance", "--spec", f"{SQLITE_EXAMPLE}/spec/sqlite3.yaml",
@@ -236,11 +241,15 @@ def tsan(session: nox.Session) -> None:
 
 @nox.session(tags=["ci"])
 def mutants(session: nox.Session) -> None:
-    """Build every drifted variant of the host library (conformance/mutants/) and prove the
-    conformance suite catches each one."""
+    """Build every drifted variant of the host library (conformance/mutants/) and the wrapper
+    mutants of the system libsqlite3, and prove the conformance suite catches each one."""
+    _sqlite_dev(session)
     _install(session, "test", package=False)
     session.install(*GENERATOR_DEPS)
     session.run("python", "-m", "conformance.mutants", *session.posargs)
+    # Wrapper mutants of the system libsqlite3 (each forwards to the real library but one
+    # function): the same core must catch each, and pass the unchanged wrapper.
+    session.run("python", "-m", "conformance.plugins.sqlite3_subset.mutants")
 
 
 # One generated crate per spec: the worker's, and the SQLite example's (the system libsqlite3).
