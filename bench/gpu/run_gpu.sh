@@ -163,6 +163,8 @@ bench_load() {
   probe h2d "$DRIVER" h2d 1073741824 5 || rc=1
   probe pin "$DRIVER" pin 67108864 || rc=1
   probe load "$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 6 || rc=1
+  # The same with the staging block from cudaHostAlloc instead of registered huge pages (A/B).
+  WORKER_FFI_CUDA_STAGING_ALLOC=hostalloc probe load_hostalloc "$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 6 || rc=1
   probe load_host "$DRIVER" load "$HOST_LIB" "$M/bench1g.gguf" 2 || rc=1
   return $rc
 }

@@ -79,6 +79,11 @@ def main(argv: list[str]) -> int:
         checks["load_first_and_steady_vs_ceiling"] = {
             "ratio_first": ratio(first, ceiling), "ratio_steady": ratio(steady, ceiling), "target": ">= 0.9 both",
             "met": (ratio(first, ceiling) or 0) >= 0.9 and (ratio(steady, ceiling) or 0) >= 0.9}
+    if load.get("load_hostalloc"):
+        run = load["load_hostalloc"][0]
+        checks["load_with_cudahostalloc_block"] = {
+            "load_gbs_steady": run["steady_gbs"], "load_gbs_first": run["first_gbs"],
+            "ratio": ratio(run["steady_gbs"], ceiling), "ratio_first_load": ratio(run["first_gbs"], ceiling)}
     if load.get("pin"):
         summary["page_locking_64mib"] = load["pin"][0]
     if load.get("h2d"):
