@@ -356,7 +356,7 @@ class Caller:
         if isinstance(value, Fixed):
             return (ffi.cast(ct.c, value.value), f'ffi.cast("{ct.c}", {value.value})', value.name, [], [])
         if p.direction == "out" and ct.pointer and len(getattr(ct, "levels", (False,))) == 2:
-            target = ct.c[:-1].rstrip()  # the pointee type: `sqlite3*`, `const char*`
+            target = ct.c[:-1].rstrip()  # the pointee type: `Handle*`, `const char*`
             cell = ffi.new(f"{ct.c}")
             cell[0] = ffi.cast(target, POISON_U64)
             name = self.trace.fresh(_snake(p.handle) if p.handle else p.name)
