@@ -207,8 +207,9 @@ conformance_parallel() {
       --report-dir "$RESULTS/conformance/$name" > "$RESULTS/conformance_$name.log" 2>&1 &
     pids+=($!); names+=("$name")
   done
-  "$PY" -m pytest conformance/test_differential.py --lib "$HOST_LIB" --lib "$CUDA_LIB" --backend cuda -q \
-    -p no:cacheprovider --report-dir "$RESULTS/conformance_differential" > "$RESULTS/conformance_differential.log" 2>&1 &
+  # The differential tests of the core and of the plug-in (its token streams), host vs cuda.
+  "$PY" -m pytest conformance/test_differential.py conformance/test_plugin.py -m differential \
+    --lib "$HOST_LIB" --lib "$CUDA_LIB" --backend cuda -q -p no:cacheprovider --report-dir "$RESULTS/conformance_differential" > "$RESULTS/conformance_differential.log" 2>&1 &
   pids+=($!); names+=(differential)
   for k in "${!pids[@]}"; do
     if wait "${pids[$k]}"; then echo "${names[$k]}: $(tail -n 1 "$RESULTS/conformance_${names[$k]}.log")"
