@@ -48,6 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the header the library was built against (default native/include)")
     group.addoption("--plugin-data", "--models-dir", dest="plugin_data", default=None, metavar="DIR",
                     help="pre-made test data for the plug-in (default: it makes them in a temp dir)")
+    group.addoption("--shard", default=None, metavar="K/N",
+                    help="run only the K-th of N interleaved slices of the collected tests "
+                         "(1 <= K <= N), so N processes share a run; every test is in one slice")
     group.addoption("--report-dir", default=os.environ.get("CONFORMANCE_REPORT_DIR", "reports"),
                     metavar="DIR", help="where conformance.json and conformance.md go")
 
@@ -181,7 +184,27 @@ def worlds(libraries, spec, rules, plugin, request) -> list[LazyWorld]:
     return out
 
 
+def _shard(config: pytest.Config) -> tuple[int, int] | None:
+    """--shard K/N as (K, N); a usage error naming the option when it is malformed."""
+    text = config.getoption("--shard")
+    if text is None:
+        return None
+    k, _, n = str(text).partition("/")
+    if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise pytest.UsageError(f"--shard {text}: expected K/N with 1 <= K <= N, e.g. --shard 2/4")
+    return int(k), int(n)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard = _shard(config)
+    if shard is not None:
+        k, n = shard
+        # Interleaved, so each slice gets a share of every test file and parameter range.
+        kept = [item for i, item in enumerate(items) if i % n == k - 1]
+        dropped = [item for i, item in enumerate(items) if i % n != k - 1]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
     differential = len(config.getoption("--lib")) >= 2
     for item in items:
         if item.get_closest_marker("differential") and not differential:

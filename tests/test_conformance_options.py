@@ -93,3 +93,29 @@ def test_missing_spec_file_is_a_usage_error(tmp_path):
     res, _ = _collect(tmp_path, "--spec", os.fspath(tmp_path / "nope.yaml"))
     out = res.stdout + res.stderr
     assert res.returncode == 4 and "no such file" in out and "Traceback" not in out, out
+
+
+def _collected_ids(res: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in res.stdout.splitlines() if "::" in line]
+
+
+def test_shards_partition_the_collected_tests(tmp_path):
+    whole, _ = _collect(tmp_path, "-k", "test_negative")
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    every = _collected_ids(whole)
+    assert len(every) > 3
+    slices = []
+    for k in (1, 2, 3):
+        res, _ = _collect(tmp_path, "-k", "test_negative", "--shard", f"{k}/3")
+        assert res.returncode == 0, res.stdout + res.stderr
+        slices.append(_collected_ids(res))
+    assert sorted(sum(slices, [])) == sorted(every)  # each test in exactly one slice
+    assert all(slices) and max(map(len, slices)) - min(map(len, slices)) <= 1
+
+
+@pytest.mark.parametrize("value", ["0/3", "4/3", "two/3", "1-3"])
+def test_malformed_shard_is_a_usage_error(tmp_path, value):
+    res, _ = _collect(tmp_path, "--shard", value)
+    assert res.returncode == 4, res.stdout + res.stderr
+    assert f"--shard {value}: expected K/N" in res.stderr
+    assert "Traceback" not in res.stdout + res.stderr

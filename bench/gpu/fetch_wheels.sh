@@ -11,6 +11,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 version=${1:-3.12}
 python3 -m pip download --quiet --no-deps --dest wheels --only-binary=:all: --python-version "$version" \
   --implementation cp --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
-  cffi pycparser jsonschema jsonschema-specifications referencing rpds-py attrs typing-extensions \
+  cffi pycparser jsonschema fastjsonschema jsonschema-specifications referencing rpds-py attrs typing-extensions \
   gguf tqdm requests urllib3 idna certifi charset-normalizer
 ls -1 wheels

@@ -6,7 +6,8 @@
 //   gpu_driver ceiling FILE THREADS REPS       parallel page cache -> pinned copy (GB/s)
 //   gpu_driver pageable FILE REPS              the original design: 1 MiB pageable chunks (GB/s)
 //   gpu_driver h2d BYTES REPS                  pinned -> device copy (GB/s)
-//   gpu_driver load LIB FILE REPS              cuda_load_model (GB/s per load)
+//   gpu_driver load LIB FILE REPS [IDLE_MS]    cuda_load_model (GB/s per load); IDLE_MS: a pause
+//                                              between cuda_init and the first load
 //   gpu_driver streams LIB FILE CASES          one line per case: code and the stream in hex
 //   gpu_driver tokens LIB FILE MAX REPS [T]    generation speed (pieces/s) at temperature T (0.8)
 //   gpu_driver d2d BYTES REPS                  device -> device copy (GB/s of bytes copied)
@@ -274,10 +275,11 @@ int h2d(std::size_t bytes, int reps) {
   return 0;
 }
 
-int load(const std::string& lib, const std::string& path, int reps) {
+int load(const std::string& lib, const std::string& path, int reps, int idle_ms = 0) {
   Ffi ffi(lib);
   const std::size_t size = file_size(path);
   CudaContext* ctx = must_init(ffi);
+  if (idle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(idle_ms));
   std::vector<double> gbs;
   std::uint64_t weights = 0;
   bool resident = true;
@@ -521,7 +523,7 @@ int main(int argc, char** argv) {
   if (cmd == "ceiling") return need(3), ceiling(a[1], std::stoi(a[2]), std::stoi(a[3]));
   if (cmd == "pageable") return need(2), pageable(a[1], std::stoi(a[2]));
   if (cmd == "h2d") return need(2), h2d(std::stoull(a[1]), std::stoi(a[2]));
-  if (cmd == "load") return need(3), load(a[1], a[2], std::stoi(a[3]));
+  if (cmd == "load") return need(3), load(a[1], a[2], std::stoi(a[3]), a.size() > 4 ? std::stoi(a[4]) : 0);
   if (cmd == "streams") return need(3), streams(a[1], a[2], a[3]);
   if (cmd == "tokens") return need(4), tokens(a[1], a[2], std::stoi(a[3]), std::stoi(a[4]), a.size() > 5 ? std::stof(a[5]) : 0.8f);
   if (cmd == "d2d") return need(2), d2d(std::stoull(a[1]), std::stoi(a[2]));

@@ -53,6 +53,11 @@ def main(argv: list[str]) -> int:
         checks["cuda_init_vs_bare_context"] = {
             "cuda_init_s": statistics.median(ffi), "bare_s": statistics.median(bare), "ratio": r,
             "target": "<= 1.05", "met": r is not None and r <= 1.05, "runs_ffi": ffi, "runs_bare": bare}
+    after_open = [r["seconds"] for r in init.get("ffi_after_open", [])]
+    if bare and after_open:
+        checks["cuda_init_prewarm_after_open"] = {
+            "cuda_init_s": statistics.median(after_open), "bare_s": statistics.median(bare),
+            "ratio": ratio(statistics.median(after_open), statistics.median(bare)), "runs": after_open}
 
     load = tagged_json(results / "bench_load.log")
     ceilings = load.get("ceiling", [])
@@ -84,6 +89,15 @@ def main(argv: list[str]) -> int:
         checks["load_with_cudahostalloc_block"] = {
             "load_gbs_steady": run["steady_gbs"], "load_gbs_first": run["first_gbs"],
             "ratio": ratio(run["steady_gbs"], ceiling), "ratio_first_load": ratio(run["first_gbs"], ceiling)}
+    # Variants of the load, each in its own process (A/B against "load" above).
+    for tag, what in (("load_idle", "first load 300 ms after cuda_init returned"),
+                      ("load_after_open", "WORKER_FFI_CUDA_PREWARM=after-open"),
+                      ("load_lanes8", "8 upload lanes")):
+        if load.get(tag):
+            run = load[tag][0]
+            checks[tag] = {"what": what, "load_gbs_steady": run["steady_gbs"], "load_gbs_first": run["first_gbs"],
+                           "ratio": ratio(run["steady_gbs"], ceiling),
+                           "ratio_first_load": ratio(run["first_gbs"], ceiling)}
     if load.get("pin"):
         summary["page_locking_64mib"] = load["pin"][0]
     if load.get("h2d"):

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +30,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/cuda/staging.hpp"
+#include "backend/cuda/trace.hpp"
 #include "core/error.hpp"
 #include "core/model_file.hpp"
 #include "worker_ffi.h"
@@ -102,28 +104,90 @@ __global__ void __launch_bounds__(kRowsPerBlock)
 // Bit-identical to the host because every float operation is the host's, in the host's
 // order: the reductions below only compare values or indices (no float arithmetic), and the
 // one sum whose order matters (the cumulative weights) is run by a single thread in index
-// order. logits[0..n) are overwritten with the cumulative weights.
+// order. That serial chain of n dependent additions is the step's critical path at T > 0, so
+// everything around it is kept off it: when the n weights fit in the block's shared memory
+// (`capacity` floats of dynamic shared memory; 32,768 weights take 128 KiB, within the opt-in
+// limit of every device since Volta) they are computed, summed and searched there, with one
+// barrier before and one after the chain; larger vocabularies go through shared memory in
+// chunks of `capacity` floats, the running sums written back over logits[0..n).
 constexpr unsigned kPickThreads = 1024;
-constexpr unsigned kPrefixChunk = 4096;  // floats staged in shared memory for the serial sum
 constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+// Dynamic shared memory the pick kernel uses when the device grants no more (the default
+// per-block limit is 48 KiB).
+constexpr std::size_t kPickDefaultSharedBytes = std::size_t{32} << 10;
 
 // (value, index) order of math::argmax: the larger value; on ties the lower index.
 __device__ inline bool ranks_before(float a, std::uint32_t ia, float b, std::uint32_t ib) {
   return a > b || (a == b && ia < ib);
 }
 
+// a[i] = running + a[0] + ... + a[i] for i < len, left to right (the host's additions in the
+// host's order); returns the final running sum. `a` is 16-byte aligned shared memory. The
+// loads of the next eight quads are issued before the current eight are summed, so the loop
+// runs at the latency of the additions alone.
+__device__ inline float serial_prefix(float* a, std::uint32_t len, float running) {
+  constexpr std::uint32_t kBatch = 8;
+  auto* q = reinterpret_cast<float4*>(a);
+  const std::uint32_t quads = len / 4;
+  auto add4 = [&running](float4& v) {
+    running = __fadd_rn(running, v.x);
+    v.x = running;
+    running = __fadd_rn(running, v.y);
+    v.y = running;
+    running = __fadd_rn(running, v.z);
+    v.z = running;
+    running = __fadd_rn(running, v.w);
+    v.w = running;
+  };
+  std::uint32_t j = 0;
+  if (quads >= kBatch) {
+    float4 cur[kBatch];
+    float4 nxt[kBatch];
+#pragma unroll
+    for (std::uint32_t k = 0; k < kBatch; ++k) cur[k] = q[k];
+    for (; j + kBatch <= quads; j += kBatch) {
+      const bool more = j + 2 * kBatch <= quads;
+      if (more) {
+#pragma unroll
+        for (std::uint32_t k = 0; k < kBatch; ++k) nxt[k] = q[j + kBatch + k];
+      }
+#pragma unroll
+      for (std::uint32_t k = 0; k < kBatch; ++k) {
+        add4(cur[k]);
+        q[j + k] = cur[k];
+      }
+      if (more) {
+#pragma unroll
+        for (std::uint32_t k = 0; k < kBatch; ++k) cur[k] = nxt[k];
+      }
+    }
+  }
+  for (; j < quads; ++j) {
+    float4 v = q[j];
+    add4(v);
+    q[j] = v;
+  }
+  for (std::uint32_t i = quads * 4; i < len; ++i) {
+    running = __fadd_rn(running, a[i]);
+    a[i] = running;
+  }
+  return running;
+}
+
 __global__ void __launch_bounds__(kPickThreads)
-    pick_kernel(float* __restrict__ logits, std::uint32_t n, float temperature, float u, long long* __restrict__ out) {
+    pick_kernel(float* __restrict__ logits, std::uint32_t n, float temperature, float u, long long* __restrict__ out,
+                std::uint32_t capacity) {
+  extern __shared__ __align__(16) float staged[];  // `capacity` floats (a multiple of 4)
   __shared__ float warp_value[32];
   __shared__ std::uint32_t warp_index[32];
   __shared__ std::uint32_t warp_other[32];
-  __shared__ __align__(16) float chunk[kPrefixChunk];
   __shared__ std::uint32_t best, bad, last_positive;
   __shared__ float top, total;
   const unsigned t = threadIdx.x;
   const unsigned lane = t % 32;
   const unsigned warp = t / 32;
   constexpr unsigned kWarps = kPickThreads / 32;
+  const bool resident = n <= capacity;  // every weight fits in shared memory
 
   // 1. The first non-finite logit and the arg-max.
   float value = -INFINITY;
@@ -175,56 +239,40 @@ __global__ void __launch_bounds__(kPickThreads)
     return;
   }
 
-  // 2. Weights w[v] = det_expf((logits[v] - top) / temperature), in place, and the last
-  //    token with a positive weight (math::sample's fallback).
+  // 2. Weights w[v] = det_expf((logits[v] - top) / temperature), into shared memory when
+  //    they fit (else in place), and the last token with a positive weight (math::sample's
+  //    fallback).
+  float* const weights = resident ? staged : logits;
   std::uint32_t positive = 0;
   for (std::uint32_t v = t; v < n; v += kPickThreads) {
     const float w = math::det_expf(__fdiv_rn(__fsub_rn(logits[v], top), temperature));
-    logits[v] = w;
+    weights[v] = w;
     if (w > 0.0f) positive = max(positive, v);
   }
   for (int offset = 16; offset > 0; offset /= 2) positive = max(positive, __shfl_down_sync(0xFFFFFFFFu, positive, offset));
   if (lane == 0) warp_other[warp] = positive;
-  __syncthreads();
+  __syncthreads();  // also publishes the weights in shared memory to thread 0
   if (t == 0) {
     for (unsigned k = 1; k < kWarps; ++k) positive = max(positive, warp_other[k]);
     last_positive = positive;
   }
 
-  // 3. The cumulative sum, serially in index order (the host's sum, bit for bit), staged
-  //    through shared memory so the single summing thread reads at shared-memory latency.
-  float running = 0.0f;  // meaningful in thread 0 only
-  for (std::uint32_t c0 = 0; c0 < n; c0 += kPrefixChunk) {
-    const std::uint32_t len = min(kPrefixChunk, n - c0);
-    for (std::uint32_t j = t; j < len; j += kPickThreads) chunk[j] = logits[c0 + j];
-    __syncthreads();
-    if (t == 0) {
-      // Four weights per shared-memory load and store: the loop is then bound by the chain
-      // of dependent additions alone (same additions, same order).
-      auto* quads = reinterpret_cast<float4*>(chunk);
-      std::uint32_t j = 0;
-#pragma unroll 4
-      for (; j + 4 <= len; j += 4) {
-        float4 v = quads[j / 4];
-        running = __fadd_rn(running, v.x);
-        v.x = running;
-        running = __fadd_rn(running, v.y);
-        v.y = running;
-        running = __fadd_rn(running, v.z);
-        v.z = running;
-        running = __fadd_rn(running, v.w);
-        v.w = running;
-        quads[j / 4] = v;
-      }
-      for (; j < len; ++j) {
-        running = __fadd_rn(running, chunk[j]);
-        chunk[j] = running;
-      }
+  // 3. The cumulative sum, serially in index order (the host's sum, bit for bit), by one
+  //    thread reading shared memory.
+  if (resident) {
+    if (t == 0) total = serial_prefix(staged, n, 0.0f);
+  } else {
+    float running = 0.0f;  // meaningful in thread 0 only
+    for (std::uint32_t c0 = 0; c0 < n; c0 += capacity) {
+      const std::uint32_t len = min(capacity, n - c0);
+      for (std::uint32_t j = t; j < len; j += kPickThreads) staged[j] = logits[c0 + j];
+      __syncthreads();
+      if (t == 0) running = serial_prefix(staged, len, running);
+      __syncthreads();
+      for (std::uint32_t j = t; j < len; j += kPickThreads) logits[c0 + j] = staged[j];
     }
-    __syncthreads();
-    for (std::uint32_t j = t; j < len; j += kPickThreads) logits[c0 + j] = chunk[j];
+    if (t == 0) total = running;
   }
-  if (t == 0) total = running;
   __syncthreads();
 
   // 4. The first v whose running sum exceeds u * total. The running sums never decrease, so
@@ -232,7 +280,7 @@ __global__ void __launch_bounds__(kPickThreads)
   const float target = __fmul_rn(u, total);
   std::uint32_t hit = kNone;
   for (std::uint32_t v = t; v < n; v += kPickThreads) {
-    if (target < logits[v]) {
+    if (target < weights[v]) {
       hit = v;
       break;  // this thread's later v are larger
     }
@@ -330,9 +378,11 @@ class CudaDevice final : public Device {
     try {
       open();
     } catch (...) {
+      mark_opened();
       if (prewarm_.joinable()) prewarm_.join();
       throw;
     }
+    mark_opened();
   }
 
   // Opens the device (the constructor's work, while the staging lanes are prepared beside it).
@@ -340,7 +390,11 @@ class CudaDevice final : public Device {
     // cudaSetDevice creates (or retains) the device's primary context. The primary context is
     // shared by every user of the runtime in this process, which is why destroying a context
     // must never reset the device.
-    check(cudaSetDevice(ordinal_), CUDA_ERROR_INVALID_DEVICE, "cudaSetDevice(" + std::to_string(ordinal_) + ")");
+    {
+      trace::Span span("open: cudaSetDevice (primary context)");
+      check(cudaSetDevice(ordinal_), CUDA_ERROR_INVALID_DEVICE, "cudaSetDevice(" + std::to_string(ordinal_) + ")");
+    }
+    trace::Span span("open: properties, cache preference, stream");
     cudaDeviceProp props{};
     check(cudaGetDeviceProperties(&props, ordinal_), CUDA_ERROR_INVALID_DEVICE,
           "cudaGetDeviceProperties(" + std::to_string(ordinal_) + ")");
@@ -388,6 +442,7 @@ class CudaDevice final : public Device {
   void* allocate(std::size_t bytes) noexcept override {
     if (!select_quietly()) return nullptr;
     void* ptr = nullptr;
+    trace::Span span("cudaMalloc", bytes);
     // Plain device memory only: not cudaMallocManaged, not cudaHostAlloc (M0-W-1010).
     const cudaError_t status = cudaMalloc(&ptr, bytes);
     if (status != cudaSuccess) {
@@ -427,7 +482,12 @@ class CudaDevice final : public Device {
     }
     (void)copied_directly(dst, nullptr, bytes);  // checks the device; false for this size
     // pread straight into the pinned staging buffers: no mapping, no pageable bounce.
-    std::lock_guard<std::mutex> lock(staging_.pool.mutex);
+    trace::Span span("upload_file (the wait for the lanes included)", bytes);
+    std::unique_lock<std::mutex> lock(staging_.pool.mutex, std::defer_lock);
+    {
+      trace::Span wait("upload_file: waiting for the staging lanes");
+      lock.lock();
+    }
     staging_.pool.get(ordinal_).upload_file(dst, fd, offset, bytes);
   }
 
@@ -563,8 +623,13 @@ class CudaDevice final : public Device {
     long long* token = token_slot();
     // Both kernels on one stream, one synchronisation: only the 8-byte token crosses the bus.
     launch_logits(w, x, d, n_vocab, logits_device);
-    void* args[] = {&logits_device, &n_vocab, &temperature, &u, &token};
-    launch(reinterpret_cast<const void*>(&pick_kernel), dim3(1), dim3(kPickThreads), args, "pick");
+    // Shared memory for every weight when the device grants it, else the chunk it grants.
+    const std::size_t granted = pick_shared_bytes();
+    const std::size_t wanted = (static_cast<std::size_t>(n_vocab) + 3) / 4 * 16;
+    const std::size_t shared = std::max<std::size_t>(16, std::min(granted, wanted));
+    std::uint32_t capacity = static_cast<std::uint32_t>(shared / sizeof(float));
+    void* args[] = {&logits_device, &n_vocab, &temperature, &u, &token, &capacity};
+    launch(reinterpret_cast<const void*>(&pick_kernel), dim3(1), dim3(kPickThreads), args, "pick", shared);
     wait("pick");
     return *token;
   }
@@ -619,8 +684,8 @@ class CudaDevice final : public Device {
 
   // cudaLaunchKernel returns the launch error itself, so no cudaGetLastError is needed to
   // find it (which would also pick up and clear unrelated errors of this thread).
-  void launch(const void* kernel, dim3 grid, dim3 block, void** args, const char* name) {
-    const cudaError_t status = cudaLaunchKernel(kernel, grid, block, args, 0, stream_);
+  void launch(const void* kernel, dim3 grid, dim3 block, void** args, const char* name, std::size_t shared = 0) {
+    const cudaError_t status = cudaLaunchKernel(kernel, grid, block, args, shared, stream_);
     if (status != cudaSuccess) {
       consume_reported_error();
       fail(CUDA_ERROR_KERNEL_LAUNCH_FAILED,
@@ -668,6 +733,31 @@ class CudaDevice final : public Device {
     return logits_pinned_;
   }
 
+  // The dynamic shared memory the pick kernel may use on this device (a multiple of 16
+  // bytes): the opt-in maximum per block less the kernel's static shared memory, asked for
+  // once, at the first step (asking loads the kernel's module, which cuda_init need not wait
+  // for). Where the device refuses, the default limit's share. Caller holds kernel_mutex_.
+  std::size_t pick_shared_bytes() {
+    if (pick_shared_bytes_ != 0) return pick_shared_bytes_;
+    std::size_t bytes = kPickDefaultSharedBytes;
+    int optin = 0;
+    cudaFuncAttributes attributes{};
+    bool refused = true;
+    if (cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, ordinal_) == cudaSuccess &&
+        cudaFuncGetAttributes(&attributes, reinterpret_cast<const void*>(&pick_kernel)) == cudaSuccess &&
+        static_cast<std::size_t>(optin) > attributes.sharedSizeBytes + kPickDefaultSharedBytes) {
+      const std::size_t most = (static_cast<std::size_t>(optin) - attributes.sharedSizeBytes) / 16 * 16;
+      if (cudaFuncSetAttribute(reinterpret_cast<const void*>(&pick_kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               static_cast<int>(most)) == cudaSuccess) {
+        bytes = most;
+        refused = false;
+      }
+    }
+    if (refused) consume_reported_error();  // a refusal only means the default share
+    pick_shared_bytes_ = bytes;
+    return bytes;
+  }
+
   // A mapped pinned slot the pick kernel writes the token to. Caller holds kernel_mutex_.
   long long* token_slot() {
     if (token_slot_ == nullptr) {
@@ -694,6 +784,7 @@ class CudaDevice final : public Device {
   float* logits_pinned_ = nullptr;
   std::uint32_t logits_capacity_ = 0;
   long long* token_slot_ = nullptr;
+  std::size_t pick_shared_bytes_ = 0;  // pick_shared_bytes(), once known
 
   // The device's shared staging lanes: a reference held for the device's lifetime, and the
   // thread that prepares them when the device opens (joined before anything else goes).
@@ -708,16 +799,29 @@ class CudaDevice final : public Device {
   // they exist): the host memory is reserved and faulted in while this thread creates the
   // CUDA context, then page-locked. cuda_init does not wait for it; a load that comes first
   // waits on the pool's mutex. Failures are not reported here: the load retries and reports.
+  // WORKER_FFI_CUDA_PREWARM=after-open (experiments): the page-locking waits until the
+  // device is open instead of running beside the rest of cuda_init.
   void start_prewarm() noexcept {
+    const char* mode = std::getenv("WORKER_FFI_CUDA_PREWARM");
+    const bool after_open = mode != nullptr && std::string(mode) == "after-open";
     try {
-      prewarm_ = std::thread([this] {
+      prewarm_ = std::thread([this, after_open] {
         std::lock_guard<std::mutex> lock(staging_.pool.mutex);
         try {
+          trace::Span span("prewarm: the whole");
           StagingUploader& uploader = staging_.pool.get(ordinal_);
           uploader.reserve_host();
-          if (cudaSetDevice(ordinal_) != cudaSuccess) {
-            (void)cudaGetLastError();
-            return;
+          if (after_open) {
+            trace::Span wait("prewarm: waiting for the device to open");
+            std::unique_lock<std::mutex> opened(open_mutex_);
+            open_cv_.wait(opened, [this] { return opened_; });
+          }
+          {
+            trace::Span wait("prewarm: cudaSetDevice (waits for the context)");
+            if (cudaSetDevice(ordinal_) != cudaSuccess) {
+              (void)cudaGetLastError();
+              return;
+            }
           }
           uploader.prepare();
         } catch (...) {
@@ -727,6 +831,17 @@ class CudaDevice final : public Device {
       // No thread: the first load creates the lanes itself.
     }
   }
+
+  void mark_opened() noexcept {
+    {
+      std::lock_guard<std::mutex> lock(open_mutex_);
+      opened_ = true;
+    }
+    open_cv_.notify_all();
+  }
+  std::mutex open_mutex_;
+  std::condition_variable open_cv_;
+  bool opened_ = false;  // open() has returned or thrown (guarded by open_mutex_)
 
   std::mutex evicted_mutex_;
   std::unordered_set<void*> evicted_;  // pinned host blocks standing in for evicted weights

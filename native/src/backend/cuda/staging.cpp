@@ -13,6 +13,7 @@
 #include <system_error>
 #include <thread>
 
+#include "backend/cuda/trace.hpp"
 #include "core/error.hpp"
 #include "core/model_file.hpp"
 #include "worker_ffi.h"
@@ -95,6 +96,7 @@ unsigned char* reserve(std::size_t bytes, void*& map_base, std::size_t& map_byte
 
 void StagingUploader::reserve_host() noexcept {
   if (block_ != nullptr || reserved_ != nullptr || hostalloc_forced()) return;
+  trace::Span span("staging: reserve and fault in", config_.lanes * 2 * config_.chunk_bytes);
   reserved_ = reserve(config_.lanes * 2 * config_.chunk_bytes, map_base_, map_bytes_);
 }
 
@@ -106,7 +108,11 @@ void StagingUploader::ensure_lanes(std::size_t count) {
     const std::size_t bytes = lanes * 2 * config_.chunk_bytes;
     if (reserved_ == nullptr && !hostalloc_forced() && lanes == config_.lanes) reserve_host();
     if (reserved_ != nullptr) {
-      const cudaError_t status = cudaHostRegister(reserved_, bytes, cudaHostRegisterDefault);
+      cudaError_t status;
+      {
+        trace::Span span("staging: cudaHostRegister", bytes);
+        status = cudaHostRegister(reserved_, bytes, cudaHostRegisterDefault);
+      }
       if (status == cudaSuccess) {
         block_ = reserved_;
       } else {
@@ -118,6 +124,7 @@ void StagingUploader::ensure_lanes(std::size_t count) {
       reserved_ = nullptr;
     }
     if (block_ == nullptr) {
+      trace::Span span("staging: cudaHostAlloc", bytes);
       const cudaError_t status = cudaHostAlloc(&block_, bytes, cudaHostAllocDefault);
       if (status != cudaSuccess) {
         (void)cudaGetLastError();
@@ -128,6 +135,7 @@ void StagingUploader::ensure_lanes(std::size_t count) {
     }
     block_bytes_ = bytes;
   }
+  trace::Span span("staging: streams and events of the lanes");
   while (lanes_.size() < count) {
     if ((lanes_.size() + 1) * 2 * config_.chunk_bytes > block_bytes_) {
       throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, "staging: more lanes than the pinned block holds");
