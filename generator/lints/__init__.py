@@ -1,6 +1,7 @@
-"""Semantic lints: the rules a JSON Schema cannot express. Each finding has a stable rule ID,
-the spec location and a fix hint. An `exceptions:` entry in the spec can waive one rule for
-named functions, with a reason that the lock document prints.
+"""Semantic lints: the rules a JSON Schema cannot express. Each finding has a stable rule ID
+from the catalogue in rules.py (LINT_RULES), the spec location and a fix hint. An
+`exceptions:` entry in the spec can waive one rule for named functions, with a reason that the
+lock document prints.
 
 One module per area (names, handles, errors, parameters, types and targets, threads, HTTP,
 waivers); LINTS runs them in a fixed order, which is the order of findings that share a
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 from generator.lints import errors, handles, http, names, parameters, threads, types_and_targets, waivers
 from generator.lints.common import Lint
-from generator.lints.waivers import KNOWN_RULES
+from generator.lints.rules import LINT_RULES
 from generator.model import Spec
 from generator.problems import Problem
 
-__all__ = ["KNOWN_RULES", "LINTS", "Lint", "run_lints"]
+__all__ = ["LINT_RULES", "LINTS", "Lint", "run_lints"]
 
 LINTS: tuple[Lint, ...] = (
     names.duplicate_names,

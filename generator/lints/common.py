@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Iterator
 
+from generator.lints.rules import LINT_RULES
 from generator.model import CType, Function, Param, Spec
 from generator.problems import Location, Problem
 
@@ -22,6 +23,8 @@ def ppath(spec: Spec, fn: Function, p: Param, *rest: str | int) -> tuple[str | i
 
 
 def problem(rule: str, msg: str, loc: Location, path: tuple[str | int, ...], hint: str) -> Problem:
+    if rule not in LINT_RULES:
+        raise KeyError(f"{rule} is not in the lint rule catalogue (generator/lints/rules.py)")
     return Problem(rule, msg, loc, path, hint)
 
 
