@@ -1,4 +1,7 @@
-"""Broken specs: every problem is reported at once, with its rule ID and the line it is on."""
+"""Broken specs: every problem is reported at once, with its rule ID and the line it is on.
+
+The schema's and loader's findings (SPEC-*) have their cases here; every lint rule (LINT-*)
+has its broken-spec cases in tests/test_lint_rules.py."""
 
 from __future__ import annotations
 
@@ -38,41 +41,8 @@ CASES = [
     ("missing-key", "    doc: Number of usable devices.\n", "", "SPEC-missing-key", "- name: cuda_get_device_count"),
     ("bad-version", f"  version: {VERSION}\n  c_prefix", f"  version: {VERSION}.1\n  c_prefix",
      "SPEC-invalid-value", f"version: {VERSION}.1"),
-    ("duplicate-function", "  - name: cuda_inference_free\n", "  - name: cuda_inference_start\n",
-     "LINT-duplicate-name", "- name: cuda_inference_start\n    group: inference\n    since: 1.0.0\n    doc: Free"),
-    ("duplicate-error-value", "    - {name: CUDA_ERROR_CANCELLED, value: 9,", "    - {name: CUDA_ERROR_CANCELLED, value: 8,",
-     "LINT-duplicate-error-value", "CUDA_ERROR_CANCELLED, value: 8"),
-    ("unknown-error", "    errors: [INVALID_DEVICE, DEVICE_NOT_FOUND, VRAM_OOM, UNKNOWN]",
-     "    errors: [INVALID_DEVICE, DEVICE_NOTFOUND, VRAM_OOM, UNKNOWN]", "LINT-unknown-error", "DEVICE_NOTFOUND"),
-    ("no-destroyer", "    destroyed_by: cuda_unload_model", "    destroyed_by: cuda_unload_modle",
-     "LINT-handle-no-destroyer", "cuda_unload_modle"),
-    ("destroyer-not-nullable",
-     "      - {name: ctx, type: \"CudaContext*\", direction: in, nullable: true, ownership: transferred,",
-     "      - {name: ctx, type: \"CudaContext*\", direction: in, ownership: transferred,",
-     "LINT-destroyer-not-nullable", "- {name: ctx, type: \"CudaContext*\", direction: in, ownership: transferred,"),
-    ("out-not-pointer", "      - {name: vram_bytes_used, type: \"uint64_t*\", direction: out,",
-     "      - {name: vram_bytes_used, type: \"uint64_t\", direction: out,", "LINT-out-not-pointer",
-     "name: vram_bytes_used"),
-    ("len-unknown", "direction: out, len: token_buffer_size,", "direction: out, len: token_buffer_len,",
-     "LINT-len-unknown", "len: token_buffer_len"),
-    ("len-not-integer", "direction: out, len: token_buffer_size,", "direction: out, len: token_index,",
-     "LINT-len-not-integer", "len: token_index"),
-    ("range-exceeds-type", "range: {min: 1, max: 2048},", "range: {min: 1, max: 4294967296},",
-     "LINT-range-type", "name: max_tokens"),
-    ("range-empty", "range: {min: 1, max: 2048},", "range: {min: 4096, max: 2048},",
-     "LINT-range-empty", "name: max_tokens"),
-    ("thread-safety-unknown-function", "concurrent_with: [cuda_inference_cancel]}",
-     "concurrent_with: [cuda_inference_abort]}", "LINT-thread-safety-reference", "cuda_inference_abort"),
-    ("fallible-no-errors", "    errors: [INVALID_PARAMETER, UNKNOWN]\n    thread_safety: {class: externally_synchronized, sync_on: [result], concurrent_with: [cuda_inference_next_token]}",
-     "    errors: []\n    thread_safety: {class: externally_synchronized, sync_on: [result], concurrent_with: [cuda_inference_next_token]}",
-     "LINT-fallible-no-errors", "errors: []\n    thread_safety: {class: externally_synchronized, sync_on: [result], concurrent_with"),
-    ("unmarked-alias", "    alias_of: cuda_model_get_vram_usage\n", "", "LINT-unmarked-alias", "- name: cuda_get_vram_usage"),
-    ("dangling-parent", "    parent: CudaContext\n", "    parent: CudaCtx\n", "LINT-dangling-reference", "parent: CudaCtx"),
-    ("bool-ambiguous", "    returns: {type: bool, false_means: \"the device is unhealthy; the detail message says why\",",
-     "    returns: {type: bool,", "LINT-bool-ambiguous", "returns: {type: bool,\n              on_error: \"false\", doc: \"true when the device is healthy"),
     ("duplicate-yaml-key", "    since: 1.0.0\n    doc: Destroy a context", "    since: 1.0.0\n    since: 1.0.0\n    doc: Destroy a context",
      "SPEC-duplicate-key", "since: 1.0.0\n    doc: Destroy a context"),
-    ("reserved-name", "{name: gpu_device, type: int", "{name: lambda, type: int", "LINT-reserved-name", "{name: lambda"),
     ("output-path-escapes", "    path: native/include/worker_ffi.h", "    path: ../../outside.h",
      "SPEC-output-path", "path: ../../outside.h"),
     ("trailing-newline", f"  version: {VERSION}\n  c_prefix", f"  version: \"{VERSION}\\n\"\n  c_prefix",
