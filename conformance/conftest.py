@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from conformance import contract, isolation, report
 from conformance.calls import Caller
+from conformance.hooks import HookShapeError
 from conformance.library import Library
 from conformance.plugin import Plugin, UsageError
 from conformance.rules import RuleBook
@@ -78,9 +79,10 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         contract.load()
         contract.plugin()
+        contract.hooks()
     except SpecError as exc:
         raise pytest.UsageError(f"the spec {contract.path()} is not valid:\n{exc.render()}") from None
-    except UsageError as exc:
+    except (UsageError, HookShapeError) as exc:
         raise pytest.UsageError(str(exc)) from None
     # --hypothesis-profile wins, then $HYPOTHESIS_PROFILE, then `ci`. Loaded here, not at import:
     # this conftest is imported after Hypothesis' plugin applied the command-line profile.

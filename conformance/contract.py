@@ -74,4 +74,4 @@ def plugin():
 def hooks():
     from conformance.hooks import Hooks
 
-    return Hooks(load(), plugin().roles)
+    return Hooks(load())

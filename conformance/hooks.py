@@ -1,6 +1,7 @@
-"""The testing hooks a spec may declare by role, and the known state every example starts from.
+"""The testing hooks a spec declares by role, and the known state every example starts from.
 
-Roles (all optional; a check that needs one runs only when the spec declares it):
+Roles (all optional; a check that needs one runs only when the spec declares it). The suite
+finds a hook only by its `role:` in the spec, never by its name:
 
   testing_live_handles     () -> count of live handles         leak accounting
   testing_tracked_bytes    () -> bytes the library holds         leak accounting
@@ -18,24 +19,49 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator.model import Function, Param, Spec
+from generator.roles import ACCOUNTING_ROLES, FAULT_ROLES, TESTING_ROLES
 
-ACCOUNTING = ("testing_live_handles", "testing_tracked_bytes")
+ACCOUNTING = ACCOUNTING_ROLES
 # Disarm order matters: the call hook first, since every later call (even a disarm) counts.
-FAULTS = ("testing_fail_call", "testing_fail_allocation", "testing_inject_fault")
-ROLES = (*ACCOUNTING, *FAULTS)
+FAULTS = FAULT_ROLES
+ROLES = TESTING_ROLES
+
+
+class HookShapeError(ValueError):
+    """A function holds a testing role its signature cannot serve."""
+
+
+def shape_problem(role: str, fn: Function) -> str | None:
+    """Why `fn` cannot serve as the `role` hook, or None."""
+    ins = [p for p in fn.params if p.direction == "in"]
+    if role in ACCOUNTING:
+        if ins or not fn.returns.ctype.is_integer:
+            return "an accounting hook takes no argument and returns an integer count"
+        return None
+    switch = [p for p in ins if not p.handle]
+    if not switch or not switch[-1].ctype.is_integer:
+        return "a fault hook takes an integer that arms it (its lowest allowed value disarms)"
+    if role == "testing_inject_fault" and not any(p.handle for p in ins):
+        return "testing_inject_fault takes the handle the fault is set on"
+    return None
 
 
 class Hooks:
-    def __init__(self, spec: Spec, declared: Mapping[str, str] = {}) -> None:  # noqa: B006
+    def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.by_role: dict[str, Function] = {}
-        names = {f.name for f in spec.functions}
+        problems = []
         for role in ROLES:
             fn = next((f for f in spec.functions if f.role == role), None)
-            if fn is None and declared.get(role) in names:
-                fn = spec.function(declared[role])
-            if fn is not None:
-                self.by_role[role] = fn
+            if fn is None:
+                continue
+            why = shape_problem(role, fn)
+            if why is not None:
+                problems.append(f"{fn.location}: {fn.name} has `role: {role}`, but {why}; fix "
+                                f"its signature or remove the role")
+            self.by_role[role] = fn
+        if problems:
+            raise HookShapeError("\n".join(problems))
         self.hook_names = {f.name for f in self.by_role.values()}
 
     def get(self, role: str) -> Function | None:

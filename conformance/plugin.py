@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +32,6 @@ class NotProvided(Exception):
 class Plugin:
     """Base class: every hook is optional; the defaults say "not provided"."""
 
-    # role -> function name, for a spec that predates the role declarations (the spec's own
-    # `role:` entries win).
-    roles: Mapping[str, str] = {}
     # Test modules (dotted names) collected with the core's when this plug-in is active.
     test_modules: Sequence[str] = ()
     # Error keys the fault hooks must produce (None: any declared failure code).
@@ -92,6 +89,12 @@ def load(name: str | None, spec: Spec, config: pytest.Config | None = None) -> P
     if not (isinstance(cls, type) and issubclass(cls, Plugin)):
         raise UsageError(f"plug-in {module.__name__} ({getattr(module, '__file__', '?')}) has no "
                          "`PLUGIN = <subclass of conformance.plugin.Plugin>`")
+    if getattr(cls, "roles", None):
+        # Hooks used to be named here; the suite now finds them only by the spec's `role:`.
+        raise UsageError(f"plug-in {module.__name__}: {cls.__name__}.roles names testing hooks, "
+                         "which the suite finds only by the spec's `role:` entries now; move each "
+                         "to its function in the spec (`role: testing_fail_call`, ...) and delete "
+                         "`roles` from the plug-in")
     return cls(spec, config)
 
 

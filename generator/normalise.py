@@ -38,6 +38,7 @@ from generator.model import (
     TypeField,
 )
 from generator.problems import Path
+from generator.roles import TESTING_ROLES
 
 
 def normalise(raw: RawSpec) -> Spec:
@@ -554,10 +555,15 @@ def canonical_json(value: Any) -> str:
 
 
 def hashed_contract(canonical_data: dict[str, Any]) -> dict[str, Any]:
-    """The part of a canonical contract its hash covers: no documentation, and no HTTP
-    service (the library does not implement it, so its changes must not touch its hash)."""
+    """The part of a canonical contract its hash covers: no documentation, no HTTP service
+    (the library does not implement it, so its changes must not touch its hash) and no
+    testing-hook role (metadata for tooling, generator/roles.py: hashed as no role, so
+    declaring one leaves the hash of an existing contract as it was)."""
     data = strip_docs(canonical_data)
     data.pop("http", None)
+    for fn in data.get("functions", ()):
+        if fn.get("role") in TESTING_ROLES:
+            fn["role"] = None
     return dict(data)
 
 

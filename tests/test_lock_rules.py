@@ -20,6 +20,7 @@ from generator.diff import Change, diff_views
 from generator.diff.rules import RULES
 from generator.diff.source import View, load_spec_with_lines, spec_view
 from generator.loader import load_raw
+from generator.roles import TESTING_ROLES
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE: dict[str, Any] = load_raw(ROOT / "spec" / "worker_ffi.yaml").data
@@ -66,6 +67,7 @@ def both(*mutations: Mutation) -> Mutation:
 def add_function(d: dict[str, Any]) -> None:
     new = copy.deepcopy(fn(d, "cuda_testing_live_handles"))
     new.update(name="cuda_testing_live_contexts", doc="Number of live contexts.")
+    new.pop("role", None)  # one function per role
     d["functions"].append(new)
 
 
@@ -235,6 +237,16 @@ CASES: list[tuple[str, Mutation | None, Mutation, str | None]] = [
     ("FN-role-changed", _NONE, both(setp(F("cuda_contract_version"), "role", "contract_hash"),
                                     setp(F("cuda_contract_hash"), "role", "contract_version")),
      "FN-role-changed"),
+    # A testing-hook role is tooling metadata: removing, adding or exchanging one is
+    # documentation; a generated role given up (or taken) is still breaking.
+    ("FN-tooling-role-changed", _NONE, setp(F("cuda_testing_fail_call"), "role", _DELETE),
+     "FN-tooling-role-changed"),
+    ("FN-tooling-role-changed", _NONE, both(setp(F("cuda_testing_live_handles"), "role",
+                                                 "testing_tracked_bytes"),
+                                            setp(F("cuda_testing_tracked_bytes"), "role",
+                                                 "testing_live_handles")),
+     "FN-tooling-role-changed"),
+    ("FN-role-changed", _NONE, setp(F("cuda_contract_hash"), "role", _DELETE), "FN-role-changed"),
     ("FN-alias-changed", _NONE, drop_alias, "FN-alias-changed"),
     ("FN-return-type-changed", _NONE, setp(R("cuda_get_device_count"), "type", "int64_t"),
      "FN-return-type-changed"),
@@ -507,3 +519,33 @@ def test_key_rename_is_not_reported_as_new_errors(tmp_path: Path) -> None:
 def test_inserting_a_parameter_does_not_report_the_shifted_ones_as_moved(tmp_path: Path) -> None:
     changes = diff_views(*_pair(tmp_path, None, add_param))
     assert _rules(changes) == {"FN-param-added"}
+
+
+def test_testing_roles_leave_the_contract_hash_and_the_native_body(tmp_path: Path) -> None:
+    """A testing-hook role is metadata for tooling: the hash (and so the library's reported
+    hash and the bindings' load check) and the hand-written implementation stay as they are;
+    a generated role is part of the hash."""
+    def no_testing_roles(d: dict[str, Any]) -> None:
+        for f in d["functions"]:
+            if str(f.get("role", "")).startswith("testing_"):
+                del f["role"]
+
+    def no_hash_role(d: dict[str, Any]) -> None:
+        del fn(d, "cuda_contract_hash")["role"]
+
+    specs = {}
+    for name, mutate in (("with", _as_is), ("without", no_testing_roles), ("no-hash", no_hash_role)):
+        data = copy.deepcopy(BASE)
+        mutate(data)
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False, width=100), encoding="utf-8")
+        specs[name] = load_spec_with_lines(path)[0]
+    with_roles = specs["with"]
+    assert {f.role for f in with_roles.functions if f.group == "testing"} == set(TESTING_ROLES)
+    assert with_roles.contract_hash == specs["without"].contract_hash
+    assert with_roles.contract_hash != specs["no-hash"].contract_hash
+    for f in with_roles.functions:
+        if f.role in TESTING_ROLES:
+            assert not f.generated_body, f"{f.name}: a testing hook is implemented by hand"
+    assert [c.rule for c in diff_views(*_pair(tmp_path, no_testing_roles, _as_is))] == \
+        ["FN-tooling-role-changed"] * len(TESTING_ROLES)

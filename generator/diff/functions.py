@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from generator.diff.differ import Differ
+from generator.roles import is_tooling_role
 
 _WRITTEN_RANK = {"always": 2, "on_success": 1, "when_true": 1, None: 0}
 _FN_KEYS = frozenset({"name", "group", "since", "role", "doc", "details", "params", "returns",
@@ -54,7 +55,10 @@ def _function(d: Differ, name: str, o: dict[str, Any], n: dict[str, Any],
               oc: dict[str, Any], nc: dict[str, Any],
               codes: tuple[dict[str, str], dict[str, str]]) -> None:
     p = ("functions", name)
-    d.field("FN-role-changed", name, p, o, n, "role")
+    # A testing-hook role is metadata for tooling (generator/roles.py): nothing generated
+    # depends on it, so adding, removing or exchanging one is documentation.
+    tooling = is_tooling_role(o.get("role")) and is_tooling_role(n.get("role"))
+    d.field("FN-tooling-role-changed" if tooling else "FN-role-changed", name, p, o, n, "role")
     d.field("FN-alias-changed", name, p, o, n, "alias_of", "alias of")
     if o["deprecated"] != n["deprecated"]:
         if o["deprecated"] is None:

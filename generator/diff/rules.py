@@ -38,6 +38,9 @@ _RULES = [
     Rule("FN-undeprecated", COMPATIBLE, "api", "deprecation withdrawn"),
     Rule("FN-role-changed", BREAKING, "api",
          "the generated behaviour role of the function changed"),
+    Rule("FN-tooling-role-changed", DOCUMENTATION, "doc",
+         "a testing-hook role (metadata for conformance tooling) was added, removed or changed: "
+         "the function, its behaviour and the contract hash are unchanged"),
     Rule("FN-alias-changed", BREAKING, "api",
          "the function now forwards to a different implementation"),
     Rule("FN-return-type-changed", BREAKING, "abi",

@@ -11,6 +11,7 @@ from generator.model.errors import NO_CHANNEL, ErrorChannel
 from generator.model.params import Param
 from generator.model.types import AllowedValue
 from generator.problems import Location
+from generator.roles import GENERATED_ROLES
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,9 @@ class Function:
 
     @property
     def generated_body(self) -> bool:
-        """True when the generator writes the whole native body (roles) or forwards (aliases)."""
-        return self.role is not None or self.alias_of is not None
+        """True when the generator writes the whole native body (generated roles) or forwards
+        (aliases); a testing-hook role is implemented by hand like any other function."""
+        return self.role in GENERATED_ROLES or self.alias_of is not None
 
     @property
     def impl_decl(self) -> str:

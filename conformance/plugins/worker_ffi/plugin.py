@@ -25,14 +25,6 @@ PROMPT = b"Hello, world"
 
 
 class WorkerPlugin(Plugin):
-    # The testing hooks, until the spec declares them with `role:`.
-    roles = {
-        "testing_live_handles": "cuda_testing_live_handles",
-        "testing_tracked_bytes": "cuda_testing_tracked_bytes",
-        "testing_fail_allocation": "cuda_testing_fail_allocation",
-        "testing_fail_call": "cuda_testing_fail_call",
-        "testing_inject_fault": "cuda_testing_inject_fault",
-    }
     test_modules = ("conformance.plugins.worker_ffi.test_semantics",
                     "conformance.plugins.worker_ffi.test_concurrency",
                     "conformance.plugins.worker_ffi.test_streams")
