@@ -4,7 +4,6 @@ functions with the same signature; versions and groups exist."""
 from __future__ import annotations
 
 import keyword
-from collections import defaultdict
 from collections.abc import Iterator
 
 from generator.lints.common import fpath, ppath, problem, suggest
@@ -97,14 +96,15 @@ def versions_and_groups(spec: Spec) -> Iterator[Problem]:
             yield problem("LINT-prefix", f"{fn.name} does not start with the C prefix "
                           f"{spec.interface.c_prefix!r}", fn.location, fpath(spec, fn, "name"),
                           f"rename it {spec.interface.c_prefix}{fn.name}")
-    roles: dict[str, int] = defaultdict(int)
+    first_with: dict[str, Function] = {}
     for fn in spec.functions:
-        if fn.role:
-            roles[fn.role] += 1
-    for role, count in roles.items():
-        if count > 1:
-            yield problem("LINT-duplicate-name", f"role {role!r} is given to {count} functions",
-                          spec.functions[0].location, ("functions",), "one function per role")
+        if not fn.role:
+            continue
+        first = first_with.setdefault(fn.role, fn)
+        if first is not fn:
+            yield problem("LINT-duplicate-name", f"role {fn.role!r} is given to {fn.name} and "
+                          f"to {first.name}", fn.location, fpath(spec, fn, "role"),
+                          f"one function per role: remove it from {fn.name} or {first.name}")
 
 
 # Words no generated language lets a name be. C and C++ keywords (a name is a C identifier in

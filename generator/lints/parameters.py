@@ -118,7 +118,7 @@ def returns(spec: Spec) -> Iterator[Problem]:
                  ((r.ctype.is_integer or r.ctype.is_float) and _is_number(r.on_error))
             if not ok:
                 yield problem("LINT-on-error-type", f"{fn.name}: on_error {r.on_error!r} does not "
-                              f"fit return type {r.ctype.c}", fn.location, path,
+                              f"fit return type {r.ctype.c}", fn.location, (*path, "on_error"),
                               "use NULL for pointers, false for bool, a number for integers")
         if r.ctype.pointer and r.on_error == "NULL" and not r.nullable:
             yield problem("LINT-on-error-type", f"{fn.name} returns NULL on error but its result "
@@ -127,13 +127,14 @@ def returns(spec: Spec) -> Iterator[Problem]:
             numbers = [v.value for v in r.values]
             if not r.ctype.is_integer:
                 yield problem("LINT-range-type", f"{fn.name}: result values on non-integer type "
-                              f"{r.ctype.c}", fn.location, path, "result values apply to integers")
+                              f"{r.ctype.c}", fn.location, (*path, "values"),
+                              "result values apply to integers")
             if len(set(numbers)) != len(numbers) or len({v.name for v in r.values}) != len(numbers):
                 yield problem("LINT-duplicate-name", f"{fn.name}: result values repeat a value or "
-                              "a name", fn.location, path, "list each value once")
+                              "a name", fn.location, (*path, "values"), "list each value once")
             if r.on_error is not None and _is_number(r.on_error) and float(r.on_error) in numbers:
                 yield problem("LINT-on-error-type", f"{fn.name}: the error result {r.on_error} is "
-                              "also a success value", fn.location, path,
+                              "also a success value", fn.location, (*path, "on_error"),
                               "pick an error result outside the success values")
         if r.ctype.pointer and r.ownership is None:
             yield problem("LINT-ownership-missing", f"{fn.name} returns a pointer without saying "
