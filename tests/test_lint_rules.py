@@ -136,6 +136,14 @@ CASES: list[Case] = [
          also=("LINT-fallible-needs-error-channel",)),
     case("LINT-dangling-reference", "fixed", S, "fixed: SQLITE_TRANSIENT,", "fixed: SQLITE_TRANSIENTS,",
          "- {name: destructor", "declare it under the `constants:` of type sqlite3_destructor_type"),
+    case("LINT-dangling-reference", "interface-detail-function", S,
+         "detail: {function: sqlite3_errmsg, scope: handle}",
+         "detail: {function: sqlite3_errmessage, scope: handle}", "detail: {function: sqlite3_errmessage",
+         "did you mean 'sqlite3_errmsg'?"),
+    case("LINT-dangling-reference", "code-function", W, PROCESS_USAGE,
+         "    error_channel: {kind: sentinel, code: cuda_last_error_code}\n" + PROCESS_USAGE,
+         "error_channel: {kind: sentinel, code: cuda_last_error_code}", "did you mean",
+         also=("LINT-target-unsupported",)),
     # ---------------------------------------------------------------- errors
     case("LINT-duplicate-error-value", "value", W, "    - {name: CUDA_ERROR_CANCELLED, value: 9,",
          "    - {name: CUDA_ERROR_CANCELLED, value: 8,", "CUDA_ERROR_CANCELLED, value: 8",
@@ -394,6 +402,8 @@ def test_broken_spec_reports_the_rule_at_the_line_with_the_fix(
     assert hits, f"{c.rule} not reported at line {line}:\n{report}"
     assert any(c.fix in p.hint for p in hits), f"no hint names the fix {c.fix!r}:\n{report}"
     assert {p.rule for p in found} <= {c.rule, *c.also}, f"unexpected findings:\n{report}"
+    assert len({(p.rule, p.location, p.message) for p in found}) == len(found), \
+        f"a finding is reported more than once:\n{report}"
     for p in found:
         assert not p.rule.startswith("SPEC-"), f"the edit broke the schema, not a lint rule:\n{report}"
         assert p.location.file == str(path) and p.hint and p.message, p.render()

@@ -42,6 +42,7 @@ def run_lints(spec: Spec, tolerate_errors: bool = False) -> list[Problem]:
     raising: it was looking at a node that is not a valid spec."""
     waived = {(fn, e.rule) for e in spec.exceptions for fn in e.applies_to}
     problems: list[Problem] = []
+    seen: set[Problem] = set()
     for check in LINTS:
         try:
             found = list(check(spec))
@@ -52,8 +53,12 @@ def run_lints(spec: Spec, tolerate_errors: bool = False) -> list[Problem]:
         for p in found:
             subject = p.path[1] if len(p.path) > 1 and p.path[0] == "functions" else None
             fn_name = spec.functions[subject].name if isinstance(subject, int) else None
-            if (fn_name, p.rule) not in waived:
-                problems.append(_pinpoint(spec, p))
+            exact = _pinpoint(spec, p)
+            # A finding about a shared node (the function every error channel names for its
+            # detail) is reported once, not once per function that reaches it.
+            if (fn_name, p.rule) not in waived and exact not in seen:
+                seen.add(exact)
+                problems.append(exact)
     return problems
 
 

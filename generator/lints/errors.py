@@ -167,10 +167,15 @@ def _status_channel(spec: Spec, fn: Function) -> Iterator[Problem]:
 def _channel_function(spec: Spec, fn: Function, what: str, ref: str,
                       names: dict[str, Function]) -> Iterator[Problem]:
     target = names.get(ref)
-    where = fpath(spec, fn, "error_channel") if spec.locations and \
-        ("functions", fn.index, "error_channel") in spec.locations else ("interface", "error_channel")
     if target is None:
-        yield problem("LINT-dangling-reference", f"{fn.name}: the error {what} function "
+        # Named where it is written: the function's own error_channel, or the interface's
+        # (then every function that inherits it gives the same finding, reported once).
+        key = ("code",) if what == "code" else ("detail", "function")
+        where = fpath(spec, fn, "error_channel", *key)
+        owner = fn.name
+        if not spec.locations or where not in spec.locations:
+            where, owner = ("interface", "error_channel", *key), "interface.error_channel"
+        yield problem("LINT-dangling-reference", f"{owner}: the error {what} function "
                       f"{ref!r} is not declared", fn.location, where, suggest(ref, names))
         return
     handles = [p for p in target.params if p.handle]
