@@ -98,7 +98,7 @@ command -v cuobjdump > /dev/null && cuobjdump --list-elf --list-ptx "$CUDA_LIB" 
 
 # ------------------------------------------------------------------ models
 step models 180 "$PY" bench/gpu/make_models.py "$WORK/models"
-export M=$WORK/models WORK JOBS
+export M=$WORK/models WORK JOBS RESULTS
 
 # ------------------------------------------------------------------ scenario (bad input too)
 step scenario 120 "$DRIVER" scenario "$CUDA_LIB" "$M"

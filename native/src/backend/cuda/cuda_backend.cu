@@ -123,10 +123,10 @@ __device__ inline bool ranks_before(float a, std::uint32_t ia, float b, std::uin
 
 // a[i] = running + a[0] + ... + a[i] for i < len, left to right (the host's additions in the
 // host's order); returns the final running sum. `a` is 16-byte aligned shared memory. The
-// loads of the next eight quads are issued before the current eight are summed, so the loop
+// loads of the next four quads are issued before the current four are summed, so the loop
 // runs at the latency of the additions alone.
 __device__ inline float serial_prefix(float* a, std::uint32_t len, float running) {
-  constexpr std::uint32_t kBatch = 8;
+  constexpr std::uint32_t kBatch = 4;
   auto* q = reinterpret_cast<float4*>(a);
   const std::uint32_t quads = len / 4;
   auto add4 = [&running](float4& v) {

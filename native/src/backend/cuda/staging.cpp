@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -166,6 +168,15 @@ void StagingUploader::run(void* dst, std::size_t bytes, const Fill& fill) {
 
   FirstError error;
   auto* const base = static_cast<unsigned char*>(dst);
+  // With the trace on: microseconds all lanes together spent filling buffers and waiting
+  // for the copy engine to drain them.
+  std::atomic<long long> fill_us{0};
+  std::atomic<long long> drain_us{0};
+  const bool tracing = trace::enabled();
+  using TraceClock = std::chrono::steady_clock;
+  auto since_us = [](TraceClock::time_point t0) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(TraceClock::now() - t0).count();
+  };
   auto work = [&](std::size_t lane_index) {
     try {
       Lane& lane = lanes_[lane_index];
@@ -181,16 +192,22 @@ void StagingUploader::run(void* dst, std::size_t bytes, const Fill& fill) {
         const std::size_t len = std::min(chunk, bytes - offset);
         // Wait until the copy that last used this buffer has drained it (an event never
         // recorded counts as complete).
+        TraceClock::time_point t0 = tracing ? TraceClock::now() : TraceClock::time_point{};
         cudaError_t status = cudaEventSynchronize(lane.drained[k]);
         if (status != cudaSuccess) {
           error.set("waiting for a staging copy: " + cuda_text(status));
           break;
+        }
+        if (tracing) {
+          drain_us += since_us(t0);
+          t0 = TraceClock::now();
         }
         std::string why;
         if (!fill(offset, len, lane.buffer[k], why)) {
           error.set(why);
           break;
         }
+        if (tracing) fill_us += since_us(t0);
         status = cudaMemcpyAsync(base + offset, lane.buffer[k], len, cudaMemcpyHostToDevice, lane.stream);
         if (status == cudaSuccess) status = cudaEventRecord(lane.drained[k], lane.stream);
         if (status != cudaSuccess) {
@@ -209,6 +226,7 @@ void StagingUploader::run(void* dst, std::size_t bytes, const Fill& fill) {
     }
   };
 
+  trace::Span span("staging: upload through the lanes", bytes);
   std::vector<std::thread> threads;
   threads.reserve(lanes - 1);
   try {
@@ -218,6 +236,11 @@ void StagingUploader::run(void* dst, std::size_t bytes, const Fill& fill) {
   }
   work(0);  // the calling thread is lane 0
   for (std::thread& thread : threads) thread.join();
+  if (tracing) {
+    std::fprintf(stderr, "worker_ffi cuda trace: %zu lanes, %zu chunks: filling %.3f ms, waiting for drains %.3f ms "
+                 "(sums over the lanes)\n", lanes, chunks, static_cast<double>(fill_us.load()) / 1e3,
+                 static_cast<double>(drain_us.load()) / 1e3);
+  }
   if (error.failed()) {
     (void)cudaGetLastError();  // the failure is reported here; don't leave it for other code
     throw core::Error(CUDA_ERROR_MODEL_LOAD_FAILED, "staged upload of " + std::to_string(bytes) + " bytes: " + error.why());
