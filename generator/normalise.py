@@ -259,9 +259,11 @@ def _with_channel(fn: Function, iface: dict[str, Any], d: dict[str, Any], errors
         return fn
     merged = {**base, **(own or {})}
     kind = merged.get("kind", "none")
-    if kind == "out_param" and fn.error_param is None:
-        # Functions that keep an older signature without the out-parameter: their error
-        # value is a sentinel, told apart from a result by the per-thread detail.
+    if kind == "out_param" and fn.error_param is None and not (own and ("kind" in own or "param" in own)):
+        # Functions that keep an older signature without the interface's out-parameter: their
+        # error value is a sentinel, told apart from a result by the per-thread detail. (A
+        # function whose own error_channel names an out-parameter it lacks keeps that channel,
+        # and the lints report the missing parameter.)
         kind = "sentinel" if fn.errors else "none"
     detail = merged.get("detail")
     detail_from = detail["function"] if detail else (
@@ -316,6 +318,9 @@ def _function(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str],
     rtype = _ctype(raw, r["type"], (*path, "returns", "type"))
     ts = d["thread_safety"]
     dep = d.get("deprecated")
+    own = d.get("error_channel", {})
+    if "param" in own or own.get("kind", "out_param") != "out_param":
+        err_param = None  # the function's own channel says which parameter, if any, it is
     return Function(
         name=d["name"], group=d["group"], since=d["since"], doc=d["doc"],
         details=d.get("details", ""),

@@ -86,7 +86,8 @@ def error_channel(spec: Spec) -> Iterator[Problem]:
             if ep.ctype.c != "int*" or not ep.nullable or ep.written != "always":
                 yield problem("LINT-error-param-shape", f"{fn.name}.{ep.name} must be "
                               "`int*`, nullable, written: always", ep.location,
-                              ppath(spec, fn, ep), "a NULL error_code is tolerated everywhere")
+                              ppath(spec, fn, ep), "make it `type: \"int*\"`, `nullable: true`, "
+                              f"`written: always` (a NULL {ep.name} is tolerated everywhere)")
             if not fn.errors:
                 yield problem("LINT-fallible-no-errors", f"{fn.name} has an error channel but "
                               "declares no error code", fn.location, fpath(spec, fn, "errors"),
@@ -101,9 +102,12 @@ def error_channel(spec: Spec) -> Iterator[Problem]:
                               "the last parameter", ep.location, ppath(spec, fn, ep),
                               "move it to the end")
         elif ch.kind == "out_param":
-            yield problem("LINT-error-param-shape", f"{fn.name}: error_channel names parameter "
-                          f"{ch.param!r}, which it does not have", fn.location,
-                          fpath(spec, fn, "error_channel"), "add the `int*` out-parameter")
+            yield _missing_error_param(spec, fn, ch.param, fpath(spec, fn, "error_channel"))
+        elif fn.errors and spec.interface.default_channel.kind == "out_param" and \
+                not own_channel(spec, fn) and \
+                any(p.name == spec.interface.error_out_param for p in fn.params):
+            yield _missing_error_param(spec, fn, spec.interface.error_out_param,
+                                       fpath(spec, fn, "errors"))
         elif fn.errors and spec.interface.default_channel.kind == "out_param" and \
                 not own_channel(spec, fn):
             # A sentinel by derivation: the function departs from the interface's channel.
@@ -135,6 +139,24 @@ def error_channel(spec: Spec) -> Iterator[Problem]:
                 yield problem("LINT-on-error-missing", f"{fn.name}: a sentinel channel needs the "
                               "failure value", fn.location, fpath(spec, fn, "returns"),
                               "set returns.on_error or error_channel.sentinel")
+
+
+def _missing_error_param(spec: Spec, fn: Function, name: str | None,
+                         where: tuple[str | int, ...]) -> Problem:
+    """The out-parameter channel names a parameter the function lacks, or one that is not an
+    out-parameter."""
+    named = next((p for p in fn.params if p.name == name), None)
+    if named is not None:
+        return problem("LINT-error-param-shape", f"{fn.name}.{name} is the error channel but "
+                       f"not an out-parameter (direction: {named.direction})", named.location,
+                       ppath(spec, fn, named, "direction"), "set `direction: out`")
+    if name is None:
+        return problem("LINT-error-param-shape", f"{fn.name}: its out_param error channel names "
+                       "no parameter", fn.location, where,
+                       "set error_channel.param to its `int*` out-parameter")
+    return problem("LINT-error-param-shape", f"{fn.name}: error_channel names parameter "
+                   f"{name!r}, which it does not have", fn.location, where,
+                   f"add the `int* {name}` out-parameter (last, nullable, written: always)")
 
 
 def _status_channel(spec: Spec, fn: Function) -> Iterator[Problem]:
