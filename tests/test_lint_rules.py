@@ -229,6 +229,10 @@ CASES: list[Case] = [
         ("    role: last_error_detail\n", ""),
         (PROCESS_USAGE, "    error_channel: {kind: sentinel}\n" + PROCESS_USAGE)], None,
          "error_channel: {kind: sentinel}", "role: last_error_detail"),
+    case("LINT-role-missing", "derived-sentinel-waived", W, "    role: last_error_detail\n", "",
+         "errors: [INVALID_PARAMETER]\n    thread_safety: {class: safe}\n    notes:\n      - \"No error "
+         "channel (original signature kept): an invalid handle returns 0 and sets cuda_last_error_detail; use",
+         "role: last_error_detail"),
     # ------------------------------------------------------------- parameters
     case("LINT-out-not-pointer", "out", W, '      - {name: vram_bytes_used, type: "uint64_t*", direction: out,',
          '      - {name: vram_bytes_used, type: "uint64_t", direction: out,', "- {name: vram_bytes_used",
@@ -244,7 +248,7 @@ CASES: list[Case] = [
          "{name: gpu_device, type: int, direction: in, nullable: true,", "- {name: gpu_device",
          "remove `nullable`"),
     case("LINT-unknown-type", "parameter", W, "{name: seed, type: uint64_t,", "{name: seed, type: uint64,",
-         "- {name: seed", "declare the type under `types:`", also=("LINT-target-unsupported",)),
+         "- {name: seed", "declare the type under `types:`"),
     case("LINT-unknown-type", "callback-parameter", S, '    params: ["void*"]\n',
          '    params: ["sqlite3_value*"]\n', "- name: sqlite3_destructor_type", "declare it under `types:`"),
     case("LINT-len-unknown", "name", W, "direction: out, len: token_buffer_size,",

@@ -123,7 +123,9 @@ def error_channel(spec: Spec) -> Iterator[Problem]:
                           "this rule in `exceptions:` with a reason")
         elif ch.kind == "status":
             yield from _status_channel(spec, fn)
-        elif ch.kind == "sentinel" and ch.code_from is None and ch.detail_from is None:
+        if ch.kind == "sentinel" and ch.code_from is None and ch.detail_from is None:
+            # Also for a sentinel by derivation whose missing out-parameter is waived: the
+            # waiver accepts the signature, not a failure nobody can detect.
             yield problem("LINT-role-missing", f"{fn.name} reports failure only through its "
                           f"return value {ch.sentinel}, and the spec has no way to tell a "
                           "failure from that result: no `last_error_detail` role and no "

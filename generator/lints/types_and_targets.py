@@ -90,12 +90,12 @@ def _python_target(spec: Spec) -> Iterator[Problem]:
         return
     for fn in spec.functions:
         for p in fn.params:
-            if p.binding != "unsupported":
-                continue
+            if p.binding != "unsupported" or not known_type(spec, p.ctype):
+                continue  # an unknown type is LINT-unknown-type, not a missing feature
             decl = spec.type_decl(p.ctype.base)
             what = ("a callback" if decl is not None and decl.kind == "callback" else
                     "a struct by value" if decl is not None and decl.kind == "struct" else
-                    f"a {p.direction} parameter of type {p.ctype.c}")
+                    f"an {p.direction} parameter of type {p.ctype.c}")
             yield problem("LINT-target-unsupported", f"{fn.name}.{p.name}: the Python bindings "
                           f"cannot pass {what} yet", p.location, ppath(spec, fn, p, "type"),
                           "declare `capacity:` for an out-buffer, give a callback `fixed: "
