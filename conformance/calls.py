@@ -119,6 +119,13 @@ def channel_kind(fn: Function) -> str:
     return "out_param" if fn.error_param is not None else "none"
 
 
+def has_error_out_param(fn: Function) -> bool:
+    """True when the function writes its code through an `int*` error out-parameter (which a
+    caller may pass as NULL). Not the same as having an error channel: a returned status code
+    or a sentinel is one too (`channel_kind`)."""
+    return fn.error_param is not None
+
+
 def success_codes(fn: Function) -> frozenset[int]:
     ch = getattr(fn, "channel", None)
     values = getattr(ch, "success_values", ()) if ch is not None else ()

@@ -16,7 +16,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from conformance import contract
-from conformance.calls import NULL, Caller, Forged, HandleRef, Outcome, channel_kind
+from conformance.calls import NULL, Caller, Forged, HandleRef, Outcome, channel_kind, has_error_out_param
 from conformance.hooks import Hooks
 from conformance.negatives import (
     Case,
@@ -111,7 +111,7 @@ def run_case(caller: Caller, fn: Function, args: dict[str, Any], case_param: str
                                    f"from {live_before} to {live_after}; it must be a no-op")
         return
     expect_rejected(caller, fn, o, expect, rule, what)
-    if fn.has_error_channel:  # the same broken call must also survive a NULL error_code
+    if has_error_out_param(fn):  # the same broken call must also survive a NULL error_code
         caller.trace.rule(f"FN-{fn.name}-error_code-nullable")
         caller.call(fn.name, **args, **{fn.error_param.name: NULL})
 
@@ -152,11 +152,12 @@ def test_valid_call_succeeds_with_and_without_error_code(fn: Function, caller: C
                                f"{fn.name} returned NULL when error_code was NULL")
 
 
-# With a call-fault hook: every function with an error channel must survive an internal failure.
+# With a call-fault hook: every fallible function with an error out-parameter must survive an
+# internal failure (the code it writes is what the test compares with the internal-failure key).
 FAIL_CALL = HOOKS.get("testing_fail_call")
 INTERNAL_KEY = PLUGIN.internal_failure_key
 INTERNAL_FAILURE_TARGETS = [] if FAIL_CALL is None else [
-    f for f in SPEC.functions if f.has_error_channel and f.fallible and f is not FAIL_CALL
+    f for f in SPEC.functions if has_error_out_param(f) and f.fallible and f is not FAIL_CALL
     and (INTERNAL_KEY is None or INTERNAL_KEY in f.errors)]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conformance import contract
-from conformance.calls import NULL, Caller, Fixed, HandleRef, channel_kind
+from conformance.calls import NULL, Caller, Fixed, HandleRef, channel_kind, has_error_out_param
 from conformance.world import is_capacity
 
 SPEC = contract.load()
@@ -76,7 +76,7 @@ def _raw_call(caller: Caller, fn, args: dict[str, Any]):
         ret = ret != ffi.NULL
     if channel_kind(fn) == "status":
         return ret, ret
-    return ret, (ec[0] if fn.has_error_channel else None)
+    return ret, (ec[0] if has_error_out_param(fn) else None)
 
 
 _NULL = object()
