@@ -184,8 +184,20 @@ def conformance_seeds(session: nox.Session) -> None:
     _install(session, "test", package=False)
     session.install(*GENERATOR_DEPS)
     _cmake(session, "host", "native/build/host")
-    session.run("python", "-m", "conformance.seeds", *(session.posargs or ["--runs", "20"]),
-                "--", "--lib", HOST_LIB)
+    session.run("python", "-m", "conformance.seeds", "--report", "reports/seeds.json",
+                *(session.posargs or ["--runs", "20"]), "--", "--lib", HOST_LIB)
+
+
+@nox.session
+def conformance_seeds_sqlite(session: nox.Session) -> None:
+    """The same proof against the system libsqlite3 (the SQLite example's spec and plug-in):
+    20 `dev`-profile runs with random seeds (`-- --runs N --jobs N`)."""
+    _sqlite_dev(session)
+    _install(session, "test", package=False)
+    session.install(*GENERATOR_DEPS)
+    session.run("python", "-m", "conformance.seeds", "--report", "reports/sqlite/seeds.json",
+                *(session.posargs or ["--runs", "20"]),
+                "--", "--spec", f"{SQLITE_EXAMPLE}/spec/sqlite3.yaml")
 
 
 @nox.session(tags=["ci"])

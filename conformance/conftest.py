@@ -143,7 +143,10 @@ def plugin(pytestconfig, tmp_path_factory) -> Plugin:
     plug.config = pytestconfig
     if not getattr(plug, "_conformance_ready", False):
         given = pytestconfig.getoption("--plugin-data")
-        plug.setup(Path(given).resolve() if given else tmp_path_factory.mktemp("plugin-data"))
+        try:
+            plug.setup(Path(given).resolve() if given else tmp_path_factory.mktemp("plugin-data"))
+        except UsageError as exc:  # a missing package or data the plug-in needs: say so once
+            pytest.exit(f"plug-in {type(plug).__name__}: {exc}", returncode=4)
         plug._conformance_ready = True
     return plug
 

@@ -7,6 +7,7 @@ count), the project's build paths, the device check of the CUDA build, the seman
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance.library import probe_in_subprocess
-from conformance.plugin import NotProvided, Plugin
+from conformance.plugin import NotProvided, Plugin, UsageError
 
 REPO = Path(__file__).resolve().parents[3]
 BUILD_DIRS = {"host": REPO / "native/build/host", "cuda": REPO / "native/build/cuda"}
@@ -41,8 +42,15 @@ class WorkerPlugin(Plugin):
         """The test models: tiny.gguf and the broken variants (made unless --plugin-data)."""
         given = self.config.getoption("--plugin-data") if self.config is not None else None
         if not any(tmp.glob("*.gguf")):
-            subprocess.run([sys.executable, "-m", "conformance.models", os.fspath(tmp)],
-                           cwd=REPO, check=True, capture_output=True)
+            missing = [m for m in ("gguf", "numpy") if importlib.util.find_spec(m) is None]
+            if missing:
+                raise UsageError(f"writing the test models needs the Python package(s) "
+                                 f"{', '.join(missing)}: pip install 'worker-ffi-toolkit[conformance]' "
+                                 "(or pass --plugin-data DIR holding tiny.gguf and its variants)")
+            made = subprocess.run([sys.executable, "-m", "conformance.models", os.fspath(tmp)],
+                                  cwd=REPO, capture_output=True, text=True)
+            if made.returncode != 0:
+                raise UsageError(f"writing the test models into {tmp} failed:\n{made.stderr[-2000:]}")
         found = {g.stem: g.resolve() for g in sorted(tmp.glob("*.gguf"))}
         if "tiny" not in found:
             raise FileNotFoundError(f"no tiny.gguf test model in {given or tmp}")
