@@ -207,6 +207,7 @@ class Caller:
         self.armed: dict[str, dict[str, Any]] = {}   # fault hook -> the handle args it was armed on
         self.created: list[tuple[HandleRef, HandleRef | None]] = []  # (handle, parent handle)
         self.gone: set[int] = set()  # id() of handles destroyed (directly or by cascade)
+        self.destroyed: set[int] = set()  # id() of handles passed to a destroyer, ever
 
     # ------------------------------------------------------------------ examples
     def end_prelude(self) -> None:
@@ -253,6 +254,7 @@ class Caller:
         if fn.destroys:
             target = next((v for v in kwargs.values() if isinstance(v, HandleRef)), None)
             if target is not None:
+                self.destroyed.add(id(target))
                 self._mark_gone(target)
 
     def _mark_gone(self, h: HandleRef) -> None:

@@ -127,8 +127,17 @@ class World:
         return derived_value(p)
 
     def teardown(self) -> None:
+        """Destroy every live handle of the world, children before parents. Destroying only the
+        roots would rely on a cascade, and not every library has one: SQLite's close_v2 defers
+        while statements live (the connection and its statements would outlive the test).
+        A handle a test destroyed, and the handles under it, are left alone."""
+        gone: set[str] = set()
         for h in tree_order(self.spec):
-            if h.parent is None and h.name in self.handles:
+            held = self.handles.get(h.name)
+            if held is None or h.parent in gone or id(held) in self.caller.destroyed:
+                gone.add(h.name)
+        for h in reversed(tree_order(self.spec)):
+            if h.name in self.handles and h.name not in gone:
                 destroyer = self.spec.function(h.destroyed_by)
                 self.caller.call(destroyer.name, **{destroyer.handle_params[0].name: self.handles[h.name]})
 

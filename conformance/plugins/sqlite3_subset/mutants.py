@@ -7,6 +7,34 @@ Each mutant is a small shared library exporting every function of the SQLite spe
 forwards to the real libsqlite3 (opened privately), except the one the mutant changes. The
 control (no change) must pass the suite; every mutant must fail it. Exit status 0 when both
 hold; writes reports/sqlite-mutants.{json,md}.
+
+Two drifts a mutant catalogue usually has need care with SQLite's spec:
+
+A finalized statement accepted. Literally, a call on a finalized statement that succeeds
+instead of being refused. The spec makes every handle rule a precondition (`rules:
+precondition`: SQLite cannot tell a finalized statement from a live one, and using one is
+undefined behaviour), so the suite never sends such a call, and a library that "accepts" it is
+not distinguishable from SQLite by any call the spec allows. What is detectable is the drift
+behind it: a finalize that reports SQLITE_OK but keeps the statement alive (a finalized
+statement stays usable). That is `leak-on-finalize`, caught by the memory SQLite holds
+(SEM-finalize-frees) and again through the statement's parent: a connection closed while the
+statement lived is never freed (SEM-close-deferred).
+
+A missing cascade. The spec's handle tree makes the connection the statements' parent
+(`sqlite3_stmt: parent: sqlite3`), and the core's generic reading of `parent:` is a cascade
+(HANDLE-sqlite3_stmt-parent-cascade: destroying the parent destroys its children). SQLite has
+no cascade, and the spec says what it has instead: sqlite3_close_v2 "with unfinalized
+statements ... is deferred until they are", returns SQLITE_OK and declares only MISUSE. So
+"the cascade is missing" is SQLite's correct behaviour, and the core's cascade check is not
+made here (it needs a `testing_live_handles` role, which SQLite lacks; with the
+precondition rules the lifecycle machine never touches a statement after its connection's
+close). The declared relation can break in three ways, each a mutant:
+`close-refuses-live-statements` (close_v2 behaves like sqlite3_close: SQLITE_BUSY while
+statements live, the connection stays open), caught by the core as an undeclared code of
+close_v2 wherever a connection is closed under a live statement; `close-finalizes-statements`
+(a cascade SQLite does not have: the caller's later finalize would free each statement twice)
+and `close-never-completes` (the deferred close never frees the connection), caught by the
+plug-in's SEM-close-deferred from the memory SQLite holds.
 """
 
 from __future__ import annotations
@@ -41,7 +69,8 @@ MUTANTS = (
            "sqlite3_bind_int64", "int rc = real(stmt, index, value); return rc == SQLITE_OK ? SQLITE_CONSTRAINT : rc;"),
     Mutant("wrong-success-value", "step reports SQLITE_OK where SQLite reports SQLITE_DONE",
            "sqlite3_step", "int rc = real(stmt); return rc == SQLITE_DONE ? SQLITE_OK : rc;"),
-    Mutant("leak-on-finalize", "finalize reports SQLITE_OK without deleting the statement",
+    Mutant("leak-on-finalize", "finalize reports SQLITE_OK without deleting the statement (a "
+           "finalized statement stays alive and usable)",
            "sqlite3_finalize", "(void)real; (void)pStmt; return SQLITE_OK;"),
     Mutant("range-unchecked", "bind_int64 accepts parameter index 0",
            "sqlite3_bind_int64", "if (index == 0) return SQLITE_OK; return real(stmt, index, value);"),
@@ -61,6 +90,23 @@ MUTANTS = (
            "if (rc != SQLITE_OK) { sqlite3_close_v2(*ppDb); *ppDb = NULL; } return rc;"),
     Mutant("column-off-by-one", "column_int64 returns the value plus one",
            "sqlite3_column_int64", "return real(stmt, iCol) + 1;"),
+    # The connection-statement relation (see the module docstring): close_v2 defers while
+    # statements live; each of these breaks that one way.
+    Mutant("close-refuses-live-statements", "close_v2 behaves like sqlite3_close: SQLITE_BUSY "
+           "while the connection has unfinalized statements, and the connection stays open",
+           "sqlite3_close_v2", "(void)real; int (*close1)(sqlite3*) = (int (*)(sqlite3*))"
+           "dlsym(lib(), \"sqlite3_close\"); return close1(db);"),
+    Mutant("close-finalizes-statements", "close_v2 finalizes the connection's statements first: "
+           "a cascade SQLite does not have (the caller's finalize frees them twice)",
+           "sqlite3_close_v2", "sqlite3_stmt* (*next)(sqlite3*, sqlite3_stmt*) = "
+           "(sqlite3_stmt* (*)(sqlite3*, sqlite3_stmt*))dlsym(lib(), \"sqlite3_next_stmt\"); "
+           "int (*fin)(sqlite3_stmt*) = (int (*)(sqlite3_stmt*))dlsym(lib(), \"sqlite3_finalize\"); "
+           "sqlite3_stmt* s; if (db) while ((s = next(db, NULL)) != NULL) fin(s); return real(db);"),
+    Mutant("close-never-completes", "close_v2 with unfinalized statements reports SQLITE_OK but "
+           "never closes: the connection outlives its last statement",
+           "sqlite3_close_v2", "sqlite3_stmt* (*next)(sqlite3*, sqlite3_stmt*) = "
+           "(sqlite3_stmt* (*)(sqlite3*, sqlite3_stmt*))dlsym(lib(), \"sqlite3_next_stmt\"); "
+           "if (db && next(db, NULL) != NULL) return SQLITE_OK; return real(db);"),
 )
 
 

@@ -77,3 +77,6 @@ class SqlitePlugin(Plugin):
             "after a failure errmsg describes it")
         add("SEM-finalize-frees", fn("sqlite3_finalize").location,
             "finalize deletes the statement and frees what it held")
+        add("SEM-close-deferred", fn("sqlite3_close_v2").location,
+            "close_v2 with unfinalized statements returns OK and defers: the statements stay "
+            "valid until finalized, then the connection is freed")

@@ -1,6 +1,7 @@
 """SQLite semantics the spec states in prose: a statement's rows hold what was bound, step ends
 with DONE, reset runs it again, a failed prepare leaves no statement, a failed open still gives
-a connection to close, and finalize frees what the statement held."""
+a connection to close, finalize frees what the statement held, and closing a connection whose
+statements are still live defers until they are finalized (no cascade, no refusal)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.calls import Caller, HandleRef
-from conformance.plugins.sqlite3_subset.plugin import SQL, memory_used
+from conformance.plugins.sqlite3_subset.plugin import OPEN_READWRITE_CREATE, SQL, memory_used
 
 pytestmark = [pytest.mark.isolated]
 INTEGER, TEXT = 1, 3
@@ -83,3 +84,43 @@ def test_finalize_frees_the_statement(world, caller, rules):
     if grown > 4096:
         raise caller.violation("SEM-finalize-frees", f"50 prepare/finalize cycles left {grown} more "
                                "bytes allocated (sqlite3_memory_used)")
+
+
+def _open(caller: Caller) -> HandleRef:
+    o = caller.call("sqlite3_open_v2", filename=b":memory:", flags=OPEN_READWRITE_CREATE)
+    if not o.ok:
+        raise caller.violation("FN-sqlite3_open_v2-returns", f"an in-memory database did not open: "
+                               f"{caller.code_key(o.code)}")
+    return o.outs["ppDb"]
+
+
+def test_close_with_a_live_statement_is_deferred(caller, rules):
+    """The connection is the statements' parent, but closing it is no cascade: close_v2 returns
+    OK (a refusal such as sqlite3_close's BUSY is undeclared, which the call wrapper reports)
+    and keeps the connection as long as a statement lives; finalizing the last one frees
+    everything. The statement is only finalized after the close, never used otherwise."""
+    for _ in range(3):  # warm caches: a whole cycle leaves nothing behind
+        db = _open(caller)
+        stmt = _prepare(caller, db).outs["ppStmt"]
+        caller.call("sqlite3_finalize", pStmt=stmt)
+        caller.call("sqlite3_close_v2", db=db)
+    base = memory_used()
+    db = _open(caller)
+    stmt = _prepare(caller, db).outs["ppStmt"]
+    held = memory_used() - base
+    caller.call("sqlite3_close_v2", db=db)  # checked: OK or a declared code
+    kept = memory_used() - base
+    if kept < held // 2:
+        raise caller.violation("SEM-close-deferred", f"close_v2 with a live statement freed "
+                               f"{held - kept} of the {held} bytes the connection and statement "
+                               "held: the close finalized the statement (a cascade SQLite does not "
+                               "have), so the caller's finalize would free it twice")
+    fin = caller.call("sqlite3_finalize", pStmt=stmt)
+    if not fin.ok:
+        raise caller.violation("SEM-close-deferred", f"finalizing the statement of a closed "
+                               f"connection gave {caller.code_key(fin.code)}")
+    left = memory_used() - base
+    if left > 1024:
+        raise caller.violation("SEM-close-deferred", f"{left} bytes stay allocated after the last "
+                               "statement of a closed connection was finalized: the deferred close "
+                               "never completed")
