@@ -1,0 +1,246 @@
+"""Plain data and source locations from the YAML event stream, within bounds: no recursive
+composer, so neither deep nesting nor an alias bomb can exhaust the stack, the memory or the
+time; every string is checked for characters no generated file should carry."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import yaml
+
+from generator.problems import Location, Path, Problem
+
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Bounds on what a spec may make the loader do (source.MAX_BYTES bounds its size). A real spec
+# is far inside them; nesting thousands deep or an alias bomb is refused with a rule ID.
+MAX_DEPTH = 64
+MAX_ALIASES = 10_000          # alias uses in the whole document
+
+# Expanded nodes: a node takes at least two characters to write, so a document of n characters
+# has at most n/2 of them; aliases may multiply that by 4 (plus a little), no more.
+NODES_PER_CHARACTER = 2
+NODE_SLACK = 10_000
+
+
+class _Stop(Exception):
+    """A bound was hit; the problem is recorded and the rest of the document is not read."""
+
+
+class Builder:
+    """Plain data straight from the YAML event stream, without a recursive composer: nesting
+    is bounded (an explicit stack, MAX_DEPTH), aliases are expanded by copying the anchored
+    value but never recursively and only within a node budget, so neither deep nesting nor an
+    alias bomb can exhaust the stack, the memory or the time."""
+
+    def __init__(self, name: str, budget: int):
+        self.name = name
+        self.budget = budget
+        self.nodes = 0
+        self.aliases = 0
+        self.locations: dict[Path, Location] = {}
+        self.problems: list[Problem] = []
+        self.anchors: dict[str, Any] = {}
+        self.open_anchors: set[str] = set()
+
+    def _loc(self, event: Any) -> Location:
+        return Location(self.name, event.start_mark.line + 1, event.start_mark.column + 1)
+
+    def _stop(self, problem: Problem) -> _Stop:
+        self.problems.append(problem)
+        return _Stop()
+
+    def _count(self, n: int, event: Any, path: Path) -> None:
+        self.nodes += n
+        if self.nodes > self.budget:
+            raise self._stop(Problem(
+                "SPEC-yaml-alias", f"aliases expand this document beyond {self.budget:,} nodes "
+                "(an alias bomb?)", self._loc(event), path,
+                "write the data out instead of aliasing aliases"))
+
+    def build(self, events: Any) -> Any:
+        try:
+            return self._build(events)
+        except _Stop:
+            return None
+
+    def _build(self, events: Any) -> Any:
+        # Each frame: [container, path, pending key (mappings), anchor, key location]
+        stack: list[list[Any]] = []
+        root: Any = None
+        documents = 0
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise self._stop(Problem("SPEC-yaml", "the file holds more than one YAML "
+                                             "document", self._loc(event), (),
+                                             "remove the `---` that starts a second document"))
+                continue
+            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent,
+                                  yaml.DocumentEndEvent)):
+                continue
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = stack.pop()
+                if frame[3] is not None:
+                    self.anchors[frame[3]] = frame[0]
+                    self.open_anchors.discard(frame[3])
+                continue
+            # A node: where does it go?
+            if stack and isinstance(stack[-1][0], dict) and stack[-1][2] is None:
+                # It is a key.
+                frame = stack[-1]
+                if not isinstance(event, yaml.ScalarEvent):
+                    raise self._stop(Problem("SPEC-yaml", "a mapping key must be a plain "
+                                             "string, not a list, mapping or alias",
+                                             self._loc(event), frame[1],
+                                             "write the key as a plain word"))
+                key = str(event.value)
+                key_path = (*frame[1], key)
+                if key in frame[0]:
+                    self.problems.append(Problem(
+                        "SPEC-duplicate-key", f"key {key!r} appears twice in the same mapping",
+                        self._loc(event), key_path, "remove or rename one of them"))
+                frame[2] = key
+                # A key's own position is more useful than its value's for "unknown key" reports.
+                self.locations[(*key_path, "<key>")] = self._loc(event)
+                continue
+            if stack:
+                parent = stack[-1]
+                if isinstance(parent[0], dict):
+                    path: Path = (*parent[1], parent[2])
+                else:
+                    path = (*parent[1], len(parent[0]))
+            else:
+                path = ()
+            self._count(1, event, path)
+            self.locations[path] = self._loc(event)
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    raise self._stop(_too_deep(self._loc(event)))
+                value: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+                anchor = event.anchor
+                if anchor is not None:
+                    self.open_anchors.add(anchor)
+                self._place(stack, value, root_holder := [root])
+                root = root_holder[0]
+                stack.append([value, path, None, anchor])
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                value = self._alias(event, path)
+            else:
+                value = self._scalar(event, path)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = value
+            root_holder = [root]
+            self._place(stack, value, root_holder)
+            root = root_holder[0]
+        return root
+
+    @staticmethod
+    def _place(stack: list[list[Any]], value: Any, root_holder: list[Any]) -> None:
+        if not stack:
+            root_holder[0] = value
+            return
+        frame = stack[-1]
+        if isinstance(frame[0], dict):
+            frame[0][frame[2]] = value
+            frame[2] = None
+        else:
+            frame[0].append(value)
+
+    def _alias(self, event: Any, path: Path) -> Any:
+        anchor = event.anchor
+        if anchor in self.open_anchors:
+            raise self._stop(Problem("SPEC-yaml-alias", f"alias *{anchor} refers to a node that "
+                                     "contains it (a recursive structure)", self._loc(event),
+                                     path, "replace the alias with the data it should stand for"))
+        if anchor not in self.anchors:
+            raise self._stop(Problem("SPEC-yaml", f"alias *{anchor} names no anchor",
+                                     self._loc(event), path, f"define &{anchor} before using it"))
+        self.aliases += 1
+        if self.aliases > MAX_ALIASES:
+            raise self._stop(Problem("SPEC-yaml-alias", f"more than {MAX_ALIASES:,} alias uses",
+                                     self._loc(event), path,
+                                     "write the data out instead of aliasing"))
+        return self._copy(self.anchors[anchor], event, path)
+
+    def _copy(self, value: Any, event: Any, path: Path) -> Any:
+        """A copy of an anchored value, counted against the budget node by node; its nodes
+        are located at the alias."""
+        if not isinstance(value, (dict, list)):
+            return value
+        out: Any = {} if isinstance(value, dict) else []
+        work = [(value, out, path)]
+        while work:
+            src, dst, where = work.pop()
+            self._count(len(src), event, where)
+            items = src.items() if isinstance(src, dict) else enumerate(src)
+            for k, v in items:
+                child = (*where, k)
+                self.locations[child] = self._loc(event)
+                if isinstance(v, (dict, list)):
+                    copy_v: Any = {} if isinstance(v, dict) else []
+                    work.append((v, copy_v, child))
+                else:
+                    copy_v = v
+                if isinstance(dst, dict):
+                    dst[k] = copy_v
+                else:
+                    dst.append(copy_v)
+        return out
+
+    def _scalar(self, event: Any, path: Path) -> Any:
+        try:
+            value = _scalar(event)
+        except (ValueError, TypeError, yaml.YAMLError) as exc:
+            self.problems.append(Problem("SPEC-invalid-value", f"cannot read this value: {exc}",
+                                         self._loc(event), path, "write a plain number or string"))
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.problems.append(Problem("SPEC-invalid-value", f"{event.value!r} is not a finite "
+                                         "number", self._loc(event), path,
+                                         "write a finite number, or leave the bound out"))
+            return None
+        if isinstance(value, str):
+            bad = _UNWRITABLE.search(value)
+            if bad is not None:
+                self.problems.append(Problem(
+                    "SPEC-control-character", f"the text holds the control character "
+                    f"U+{ord(bad.group()):04X}, which no generated file should carry",
+                    self._loc(event), path, "remove it; write a newline or a tab if one is meant"))
+                return None
+        elif not isinstance(value, (int, float, bool)) and value is not None:
+            return str(event.value)  # !!binary and other tags: the text as written
+        return value
+
+
+def _too_deep(loc: Location) -> Problem:
+    return Problem("SPEC-yaml-depth", f"the document nests deeper than {MAX_DEPTH} levels",
+                   loc, hint="a spec is a few levels deep; flatten this structure")
+
+
+# C0 controls other than tab, newline and carriage return, DEL, and lone surrogates (which
+# cannot be written as UTF-8): refused in every string of a spec.
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_RESOLVER = yaml.resolver.Resolver()
+_STR = "tag:yaml.org,2002:str"
+
+
+def _scalar(event: Any) -> Any:
+    """Resolve a scalar the way YAML 1.1 safe loading does, except dates stay strings."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+    if tag in (_STR, "tag:yaml.org,2002:timestamp"):
+        return event.value
+    construct = _CONSTRUCTOR.yaml_constructors.get(tag)
+    if construct is None:
+        return event.value
+    return construct(_CONSTRUCTOR, yaml.ScalarNode(tag, event.value, event.start_mark,
+                                                  event.end_mark, event.style))
