@@ -17,7 +17,7 @@ import pytest
 import worker_ffi
 from conformance import models
 from worker.contract import Contract
-from worker.jobs import Job  # noqa: E402
+from worker.jobs import Job, Runner  # noqa: E402
 from worker.sse import TERMINAL_EVENTS, parse_events  # noqa: E402
 from worker.testing import WorkerUnderTest, execute, worker_under_test  # noqa: E402
 from worker.validation import parse_execute  # noqa: E402
@@ -249,3 +249,66 @@ def test_exactly_one_terminal_event_under_cancel_races(w: WorkerUnderTest) -> No
     # short job first); the deterministic cases above pin both outcomes. Here every race must
     # still end in exactly one terminal event.
     assert outcomes["error"] + outcomes["end"] == 60, outcomes
+
+
+class _SlowToStop:
+    """An inference that takes ``stop_after`` seconds to notice a cancel (a long native step)."""
+
+    def __init__(self, stop_after: float) -> None:
+        self.stop_after = stop_after
+        self.cancelled = threading.Event()
+
+    def next_token(self) -> str:
+        if self.cancelled.wait(0.01):
+            time.sleep(self.stop_after)
+            raise worker_ffi.CancelledError(worker_ffi.ERRORS["CANCELLED"].code, "next_token")
+        return "x"
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def close(self) -> None:
+        pass
+
+
+class _SlowModel:
+    def __init__(self, stop_after: float) -> None:
+        self.stop_after = stop_after
+
+    def start(self, prompt: str, **_: object) -> _SlowToStop:
+        return _SlowToStop(self.stop_after)
+
+
+@pytest.mark.parametrize("how", ["cancel requested", "client disconnected"])
+def test_a_stopping_job_is_waited_for_not_answered_busy(how: str) -> None:
+    """The next request after a cancel or a dropped stream starts once the stopping job has
+    freed the model (here 0.3 s later), instead of getting WORKER_BUSY in that window."""
+    runner = Runner(_SlowModel(stop_after=0.3), "slow")
+    loop = asyncio.new_event_loop()
+    try:
+        first = runner.submit(parse_execute({"job_id": "first", **LONG}), loop)
+        assert first is not None
+        assert first.cancel(how) is True
+        t0 = time.monotonic()
+        second = loop.run_until_complete(
+            runner.submit_when_free(parse_execute({"job_id": "second", **LONG}), loop))
+        assert second is not None and first.done.is_set()
+        assert 0.2 < time.monotonic() - t0 < 5.0
+        second.cancel("test over")
+    finally:
+        runner.shutdown()
+        loop.close()
+
+
+def test_a_live_job_still_means_busy_at_once() -> None:
+    runner = Runner(_SlowModel(stop_after=0.0), "slow")
+    loop = asyncio.new_event_loop()
+    try:
+        assert runner.submit(parse_execute({"job_id": "live", **LONG}), loop) is not None
+        t0 = time.monotonic()
+        assert loop.run_until_complete(
+            runner.submit_when_free(parse_execute({"job_id": "next", **LONG}), loop)) is None
+        assert time.monotonic() - t0 < 0.5  # no waiting for a job nobody stopped
+    finally:
+        runner.shutdown()
+        loop.close()

@@ -149,7 +149,7 @@ def create_app(state: WorkerState, contract: Contract | None = None) -> Starlett
             return answers.invalid(exc.errors)
         except ClientDisconnect:  # nobody reads this answer; it is logged as any other
             return answers.service("INVALID_PARAMETER", "the client disconnected mid-body")
-        job = runner.submit(req, asyncio.get_running_loop())
+        job = await runner.submit_when_free(req, asyncio.get_running_loop())
         if job is None:
             return answers.service("WORKER_BUSY", "a job is running on this worker (batch size 1)")
         first = await job.queue.get()

@@ -12,7 +12,10 @@ Invariants, each relied on by the HTTP layer and checked by tests/test_worker_*.
 - the inference handle is closed and the busy slot released *before* that terminal item is
   queued, so a client that has seen ``end`` can start the next job at once and device memory is
   back to its baseline;
-- ``cancel`` and ``close`` never race on a handle: both happen under ``Job._lock``.
+- ``cancel`` and ``close`` never race on a handle: both happen under ``Job._lock``;
+- a new job is refused as busy only while the running job is live: one that was told to stop
+  (cancelled, or its client disconnected) is waited for (:meth:`Runner.submit_when_free`), so a
+  client that drops a stream and sends the next request at once is not refused.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ STOP_REASONS = {
     worker_ffi.StopReason.EOS: "EOS",
     worker_ffi.StopReason.MAX_TOKENS: "MAX_TOKENS",
 }
+
+# How long a new job waits for a job that was told to stop (POST /cancel, or its client went
+# away) to free the model: a cancelled job ends at its next token, well within this.
+STOPPING_GRACE_S = 5.0
 
 # Queue items are (event name, payload). "start_failed" carries the exception instead of a payload
 # and never reaches the wire: the HTTP layer answers it with a plain error response.
@@ -117,6 +124,21 @@ class Runner:
             )
             self._thread.start()
         return job
+
+    async def submit_when_free(self, request: ExecuteRequest, loop: asyncio.AbstractEventLoop,
+                               grace: float = STOPPING_GRACE_S) -> Job | None:
+        """:meth:`submit`, except that a running job already told to stop (cancelled, or its
+        client gone) is waited for, up to ``grace`` seconds, instead of answering busy: it is
+        only freeing its handle. None while a live job runs, or when the stopping one overruns."""
+        job = self.submit(request, loop)
+        if job is not None:
+            return job
+        with self._lock:
+            stopping = self._active
+        if stopping is None or stopping.cancel_reason is None:
+            return self.submit(request, loop)  # it may have ended since; else a live job: busy
+        await asyncio.to_thread(stopping.done.wait, grace)
+        return self.submit(request, loop)
 
     def cancel(self, job_id: str, reason: str = "cancel requested") -> bool:
         """Cancel the running job if its id is ``job_id``; False for unknown or finished jobs."""
