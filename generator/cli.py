@@ -5,85 +5,76 @@ lock without the version bump it needs); 8 a breaking change without a major ver
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
 
 from generator import __version__
-from generator.diff.source import load_spec_with_lines
-from generator.exitcodes import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, EXIT_SPEC
+from generator.exitcodes import EXIT_INTERNAL, EXIT_OK, EXIT_SPEC
 from generator.loader import PROJECT_ROOT
-from generator.lock import cli as lockcli
-from generator.lock import gate
-from generator.lock.state import lock_state
 from generator.problems import SpecError
-from generator.render import rendered_artefacts, stale_files, write_all
-from generator.spec import default_spec, load_spec
+from generator.spec import default_spec
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
-    root = Path(args.root)
-    changed = write_all(root, rendered_artefacts(spec, lock_state(spec, root)))
-    for rel in changed:
-        print(f"wrote {rel}")
-    print(f"{len(changed)} file(s) changed; contract {spec.interface.version} "
-          f"hash {spec.contract_hash[:16]}")
-    return EXIT_OK
+# Each subcommand lives in the module COMMANDS names, imported only when that subcommand runs
+# (`generate` does not load the diff and lock machinery, nor `--help` any of them); the module's
+# `add_arguments(command, parser)` declares the subcommand's options and the function that runs it.
+@dataclass(frozen=True)
+class Command:
+    module: str  # defines add_arguments(command, parser); imported when the command runs
+    help: str
+    takes_spec: bool = True  # --spec and --root
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    spec, lines = load_spec_with_lines(args.spec)
-    root = Path(args.root)
-    status = EXIT_OK
-    stale = stale_files(root, rendered_artefacts(spec, lock_state(spec, root)))
-    if stale:
-        status |= EXIT_DRIFT
-        for rel in stale:
-            print(f"{rel}: stale: differs from what {args.spec} generates")
-        print("fix: run `ffispec generate` and commit the result")
-    status |= gate.check(spec, root, lines)
-    if status == EXIT_OK:
-        print(f"ok: {args.spec} is valid, every artefact is current "
-              f"({spec.interface.name} {spec.interface.version})")
-    return status
+COMMANDS: dict[str, Command] = {
+    "generate": Command("generator.commands", "write every generated artefact from the spec"),
+    "check": Command("generator.lock.cli", "fail if the spec is invalid, an artefact is stale, "
+                     "or the lock gate refuses the change"),
+    "lint": Command("generator.commands", "validate the spec (schema and semantic lints) and "
+                    "nothing else"),
+    "lock": Command("generator.lock.cli", "lock the contract: write the lock document, the "
+                    "baseline and a line in the timeline; refuses when lints fail, artefacts are "
+                    "stale, or the version bump is too small for the changes since the last lock"),
+    "diff": Command("generator.diff.cli", "classify every change between the spec and the lock "
+                    "baseline, another spec file or a git revision (breaking, compatible, "
+                    "documentation-only)"),
+    "verify-lock": Command("generator.lock.cli", "check that the lock document, the baseline, "
+                           "the spec, the committed header and (with --lib) a built library "
+                           "agree on the contract"),
+    "import": Command("generator.headers.cli", "draft a spec from existing C headers",
+                      takes_spec=False),
+    "audit": Command("generator.headers.cli", "report what C headers contradict",
+                     takes_spec=False),
+}
 
 
-def cmd_lint(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
-    print(f"ok: {args.spec}: {len(spec.functions)} functions, {len(spec.handles)} handles, "
-          f"{len(spec.errors.codes)} error codes; no problems")
-    return EXIT_OK
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every subcommand with its help line; only `command` (when given) gets its options,
+    which imports its module."""
     parser = argparse.ArgumentParser(prog="ffispec", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ffispec {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    def add(name: str, func: object, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--spec", default=None, help="the YAML spec (default: [tool.ffispec] spec "
-                       "of ./pyproject.toml, else the one spec in spec/)")
-        p.add_argument("--root", default=".", help="project root the artefact paths are under")
-        p.set_defaults(func=func)
-        return p
-
-    add("generate", cmd_generate, "write every generated artefact from the spec")
-    add("check", cmd_check, "fail if the spec is invalid, an artefact is stale, or the lock "
-        "gate refuses the change")
-    add("lint", cmd_lint, "validate the spec (schema and semantic lints) and nothing else")
-    lockcli.register(sub, add)
-    from generator.headers import cli as headers_cli
-
-    headers_cli.register(sub)
+    for name, cmd in COMMANDS.items():
+        p = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        if cmd.takes_spec:
+            p.add_argument("--spec", default=None, help="the YAML spec (default: [tool.ffispec] "
+                           "spec of ./pyproject.toml, else the one spec in spec/)")
+            p.add_argument("--root", default=".", help="project root the artefact paths are under")
+        if name == command:
+            importlib.import_module(cmd.module).add_arguments(name, p)
     return parser
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_command_in(words)).parse_args(words)
     if hasattr(args, "spec") and args.spec is None:
         args.spec = default_spec()
     token = PROJECT_ROOT.set(getattr(args, "root", None))

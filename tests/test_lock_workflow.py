@@ -320,13 +320,13 @@ def test_verify_lock_tells_a_hand_edit_of_the_header_from_a_regeneration(locked:
 
 def test_large_diffs_read_the_old_side_in_parallel_with_the_same_result(
         locked: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from generator.lock import cli as lockcli
+    from generator.diff import cli as diffcli
 
     shutil.copy(locked / SPEC, locked / "old.yaml")
     edit_spec(locked, *BREAKING)
     outputs = []
     for limit in (10**9, 0):  # sequential, then forced parallel
-        monkeypatch.setattr(lockcli, "PARALLEL_BYTES", limit)
+        monkeypatch.setattr(diffcli, "PARALLEL_BYTES", limit)
         assert main(["diff", "--against", "old.yaml", "--format", "json"]) == 0
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1] and "FN-param-nullable-tightened" in outputs[0]

@@ -9,33 +9,38 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from generator.exitcodes import EXIT_FINDINGS, EXIT_OK
 from generator.exitcodes import EXIT_SPEC as EXIT_HEADERS
+from generator.headers.audit import audit, render
+from generator.headers.declarations import read_headers
+from generator.headers.emit import to_yaml
+from generator.headers.infer import infer
 from generator.headers.problems import HeaderError
+from generator.problems import SpecError
+from generator.spec import load_spec
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("import", help="draft a spec from existing C headers",
-                       description="Draft a spec from existing C headers: declarations, typedefs, enums, "
-                       "integer #defines and doc comments. Every guess carries its header:line as a YAML "
-                       "comment; what the headers do not state is left for the spec's lints to ask.")
-    _common(p)
-    p.add_argument("--prefix", help="the C prefix of the interface's names (default: guessed)")
-    p.add_argument("-o", "--output", required=True, metavar="SPEC.yaml", help="where to write the draft")
-    p.add_argument("--report", action="store_true", help="also print the audit of the headers")
-    p.add_argument("--no-lint", action="store_true",
-                   help="do not load the draft with the spec's checks to count what is left to decide")
-    p.add_argument("--fail-on-findings", action="store_true", help="with --report: exit 16 on any finding")
-    p.set_defaults(func=cmd_import)
-    p = sub.add_parser("audit", help="report what C headers contradict",
-                       description="Report what C headers contradict, each finding with both locations: "
-                       "conflicting constants and declarations, NULL rules, error lists, undeclared aliases, "
-                       "ambiguous booleans, missing error channels, prose-only ranges, undocumented functions.")
-    _common(p)
-    p.add_argument("--prefix", help="the C prefix of the interface's names (default: guessed)")
-    p.set_defaults(func=cmd_audit)
+def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--prefix", help="the C prefix of the interface's names (default: guessed)")
+    if command == "audit":
+        parser.description = (
+            "Report what C headers contradict, each finding with both locations: conflicting "
+            "constants and declarations, NULL rules, error lists, undeclared aliases, ambiguous "
+            "booleans, missing error channels, prose-only ranges, undocumented functions.")
+        parser.set_defaults(func=cmd_audit)
+        return
+    parser.description = (
+        "Draft a spec from existing C headers: declarations, typedefs, enums, integer #defines "
+        "and doc comments. Every guess carries its header:line as a YAML comment; what the "
+        "headers do not state is left for the spec's lints to ask.")
+    parser.add_argument("-o", "--output", required=True, metavar="SPEC.yaml", help="where to write the draft")
+    parser.add_argument("--report", action="store_true", help="also print the audit of the headers")
+    parser.add_argument("--no-lint", action="store_true",
+                        help="do not load the draft with the spec's checks to count what is left to decide")
+    parser.add_argument("--fail-on-findings", action="store_true", help="with --report: exit 16 on any finding")
+    parser.set_defaults(func=cmd_import)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -50,11 +55,6 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from generator.headers.audit import audit, render
-    from generator.headers.declarations import read_headers
-    from generator.headers.emit import to_yaml
-    from generator.headers.infer import infer
-
     try:
         hs = read_headers(args.headers, args.include_dirs, args.defines)
     except HeaderError as exc:
@@ -86,9 +86,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _lint_summary(path: Path) -> str:
-    from generator.problems import SpecError
-    from generator.spec import load_spec
-
     try:
         load_spec(path)
     except SpecError as exc:
@@ -102,9 +99,6 @@ def _lint_summary(path: Path) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from generator.headers.audit import audit, render
-    from generator.headers.declarations import read_headers
-
     try:
         hs = read_headers(args.headers, args.include_dirs, args.defines)
     except HeaderError as exc:

@@ -12,7 +12,7 @@ lints with the rest of the spec's problems.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.model import Param, Spec
@@ -155,7 +155,7 @@ class _Resolver:
                              "not a request field of an earlier operation", (*path, "same_as"),
                              "name OPERATION.FIELD of an operation listed above this one")
                 return FieldRule(name, "string", required=required, doc=doc)
-            return _replace(base, name=name, required=required, doc=doc or base.doc)
+            return replace(base, name=name, required=required, doc=doc or base.doc)
         if "feeds" in d:
             return self.fed(name, d, path, required, doc)
         kind = d.get("type")
@@ -194,9 +194,9 @@ class _Resolver:
                 self.problem("HTTP-rule-mismatch", f"a length rule on {name!r}, which feeds a "
                              "non-string parameter", path, "remove the length rule")
             else:
-                rule = _replace(rule, max_length=d.get("max_length", rule.max_length),
-                                min_length=max(d.get("min_length", 0), rule.min_length or 0)
-                                or None)
+                rule = replace(rule, max_length=d.get("max_length", rule.max_length),
+                               min_length=max(d.get("min_length", 0), rule.min_length or 0)
+                               or None)
         return self.with_default(rule, d, path)
 
     def param(self, fn_name: str, param_name: str) -> Param | None:
@@ -226,12 +226,7 @@ class _Resolver:
             self.problem("HTTP-default-invalid", f"default {value!r} of {rule.name!r} breaks "
                          f"its own rule: {problem}", (*path, "default"),
                          "pick a default the field accepts")
-        return _replace(rule, default=value, has_default=True)
-
-
-def _replace(rule: FieldRule, **changes: Any) -> FieldRule:
-    from dataclasses import replace
-    return replace(rule, **changes)
+        return replace(rule, default=value, has_default=True)
 
 
 def _from_param(name: str, p: Param, feeds: str, required: bool, doc: str) -> FieldRule:

@@ -1,11 +1,11 @@
-"""Lock workflow subcommands: lock, diff, verify-lock (see state, gate, verify and diff)."""
+"""Lock workflow subcommands: check (artefacts current and the lock gate), lock and verify-lock
+(see state, gate and verify); `ffispec diff` is generator.diff.cli."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import hashlib
-import multiprocessing
 import re
 import sys
 from collections.abc import Mapping
@@ -14,19 +14,10 @@ from typing import Any
 
 from generator import __version__
 from generator.diff import diff_views
-from generator.diff.report import Report, render
-from generator.diff.rules import RULES, SEVERITIES
-from generator.diff.source import (
-    SourceError,
-    View,
-    baseline_view,
-    compact_lines,
-    load_against,
-    load_spec_with_lines,
-    review_spec_with_lines,
-    spec_view,
-)
+from generator.diff.report import Report
+from generator.diff.source import View, baseline_view, compact_lines, load_spec_with_lines, spec_view
 from generator.exitcodes import EXIT_BREAKING, EXIT_DRIFT, EXIT_OK, EXIT_SPEC
+from generator.lock import gate
 from generator.lock.gate import relock_hint
 from generator.lock.state import (
     BASELINE,
@@ -42,7 +33,7 @@ from generator.lock.state import (
 )
 from generator.lock.verify import verify
 from generator.model import Spec
-from generator.problems import Problem, SpecError
+from generator.problems import SpecError
 from generator.render import (
     render_header,
     rendered_artefacts,
@@ -54,95 +45,45 @@ from generator.render import (
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def register(sub: Any, add: Any) -> None:
-    del sub
-    p = add("lock", cmd_lock, "lock the contract: write the lock document, the baseline "
-            f"({BASELINE}) and a line in {TIMELINE}; refuses when lints fail, artefacts are "
-            "stale, or the version bump is too small for the changes since the last lock")
-    p.add_argument("--date", help="lock date, YYYY-MM-DD (default: today, UTC)")
-    p.add_argument("--amend", action="store_true",
-                   help="replace the current lock of the same version (corrections before the "
-                        "lock is published)")
-    p = add("diff", cmd_diff, "classify every change between the spec and the lock baseline, "
-            "another spec file or a git revision (breaking, compatible, documentation-only)")
-    p.add_argument("--against", metavar="BASELINE|SPEC|GIT_REF",
-                   help=f"what to compare with: a lock baseline (.json), a spec file, or a git "
-                        f"revision (REF or REF:PATH); default: {BASELINE}")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
-    p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
-    p.add_argument("--fail-on", choices=SEVERITIES,
-                   help="exit 8 if any change of this severity or worse is found")
-    p.add_argument("--list-rules", action="store_true",
-                   help="print the rule catalogue (ID, severity, level, meaning) and exit")
-    p = add("verify-lock", cmd_verify_lock, "check that the lock document, the baseline, the "
-            "spec, the committed header and (with --lib) a built library agree on the contract")
-    p.add_argument("--lib", metavar="PATH", help="a built shared library of the contract")
+def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
+    if command == "check":
+        parser.set_defaults(func=cmd_check)
+    elif command == "lock":
+        parser.description = (
+            f"lock the contract: write the lock document, the baseline ({BASELINE}) and a line in "
+            f"{TIMELINE}; refuses when lints fail, artefacts are stale, or the version bump is too "
+            "small for the changes since the last lock")
+        parser.add_argument("--date", help="lock date, YYYY-MM-DD (default: today, UTC)")
+        parser.add_argument("--amend", action="store_true",
+                            help="replace the current lock of the same version (corrections "
+                                 "before the lock is published)")
+        parser.set_defaults(func=cmd_lock)
+    elif command == "verify-lock":
+        parser.add_argument("--lib", metavar="PATH", help="a built shared library of the contract")
+        parser.set_defaults(func=cmd_verify_lock)
 
 
 def _err(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
-# ---------------------------------------------------------------------------------- diff
+# --------------------------------------------------------------------------------- check
 
-def cmd_diff(args: argparse.Namespace) -> int:
-    if args.list_rules:
-        for r in RULES.values():
-            print(f"{r.id:<32} {r.severity:<13} {r.level:<4} {r.explanation}")
-        return EXIT_OK
+def cmd_check(args: argparse.Namespace) -> int:
+    spec, lines = load_spec_with_lines(args.spec)
     root = Path(args.root)
-    try:
-        spec, lines, findings, old = _load_sides(args.against, args.spec, root)
-    except SourceError as exc:
-        _err(str(exc))
-        return EXIT_SPEC
     status = EXIT_OK
-    if findings:
-        # Work in progress: classify it anyway, after saying why it cannot be locked yet.
-        print(SpecError(findings).render(), file=sys.stderr)
-        _err(f"{args.spec} fails lint ({len(findings)} problem(s) above); the changes are "
-             "classified below, but it cannot be generated or locked until they are fixed")
-        status = EXIT_SPEC
-    new = spec_view(spec, lines, args.spec)
-    report = Report(old, new, diff_views(old, new))
-    text = render(report, args.format)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            _err(f"--output {args.output}: cannot write: {exc.strerror}")
-            return EXIT_SPEC
-        print(f"wrote {args.output}: {len(report.changes)} change(s); {report.verdict()}")
-    else:
-        sys.stdout.write(text)
-    if args.fail_on:
-        limit = SEVERITIES.index(args.fail_on)
-        if any(SEVERITIES.index(c.severity) <= limit for c in report.changes):
-            status |= EXIT_BREAKING
+    stale = stale_files(root, rendered_artefacts(spec, lock_state(spec, root)))
+    if stale:
+        status |= EXIT_DRIFT
+        for rel in stale:
+            print(f"{rel}: stale: differs from what {args.spec} generates")
+        print("fix: run `ffispec generate` and commit the result")
+    status |= gate.check(spec, root, lines)
+    if status == EXIT_OK:
+        print(f"ok: {args.spec} is valid, every artefact is current "
+              f"({spec.interface.name} {spec.interface.version})")
     return status
-
-
-PARALLEL_BYTES = 256 * 1024
-
-
-def _load_sides(against: str | None, spec_path: str, root: Path
-                ) -> tuple[Spec, Mapping[str, int], list[Problem], View]:
-    """Load the spec (schema-valid; lint findings returned, not raised) and the side it is
-    compared with. When both are large YAML documents, the old side is parsed in a forked
-    worker while this process validates the new one: the two parses are independent and
-    dominate the time of a large diff."""
-    yaml_old = against is not None and not against.endswith(".json")
-    try:
-        big = Path(spec_path).stat().st_size > PARALLEL_BYTES
-    except OSError:
-        big = False  # review_spec_with_lines reports the missing file
-    if not (yaml_old and big and "fork" in multiprocessing.get_all_start_methods()):
-        spec, lines, findings = review_spec_with_lines(spec_path)
-        return spec, lines, findings, load_against(against, spec_path, root)
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        pending = pool.apply_async(load_against, (against, spec_path, root))
-        spec, lines, findings = review_spec_with_lines(spec_path)
-        return spec, lines, findings, pending.get()
 
 
 # ---------------------------------------------------------------------------- verify-lock
