@@ -169,7 +169,7 @@ bench_load() {
   probe load_idle "$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 6 300 || rc=1
   WORKER_FFI_CUDA_PREWARM=after-open probe load_after_open "$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 6 || rc=1
   WORKER_FFI_CUDA_UPLOAD_THREADS=8 probe load_lanes8 "$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 6 || rc=1
-  WORKER_FFI_CUDA_TRACE=1 "$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 2 > /dev/null 2> "$RESULTS/trace_load.txt" || rc=1
+  WORKER_FFI_TRACE=1 "$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 2 > /dev/null 2> "$RESULTS/trace_load.txt" || rc=1
   # The same with the staging block from cudaHostAlloc instead of registered huge pages (A/B).
   WORKER_FFI_CUDA_STAGING_ALLOC=hostalloc probe load_hostalloc "$DRIVER" load "$CUDA_LIB" "$M/bench1g.gguf" 6 || rc=1
   probe load_host "$DRIVER" load "$HOST_LIB" "$M/bench1g.gguf" 2 || rc=1

@@ -6,13 +6,17 @@
 // loading, and checked for residency. Any failure unwinds everything allocated so far (RAII),
 // so a failed load leaks nothing.
 #include <algorithm>
+#include <future>
+#include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/gguf.hpp"
 #include "core/model_file.hpp"
 #include "core/objects.hpp"
+#include "core/trace.hpp"
 #include "core/utf8.hpp"
 
 namespace worker::core {
@@ -129,15 +133,43 @@ gguf::File parse_header(const ModelFile& file, std::vector<std::uint8_t>& prefix
 }  // namespace
 
 Model& Context::load_model(const std::string& path) {
+  trace::Span whole("load: the whole");
   std::unique_ptr<Model> model;
   try {
     // Parse and validate everything before touching device memory.
     const ModelFile file(path);
     std::vector<std::uint8_t> prefix;
-    const gguf::File header = parse_header(file, prefix);
-    const Parsed parsed = validate(header);
-    model = std::make_unique<Model>(*this, parsed.shape, Vocab(parsed.tokens, parsed.eos));
+    std::optional<gguf::File> header;
+    {
+      trace::Span span("load: read and parse the header");
+      header.emplace(parse_header(file, prefix));
+    }
+    std::optional<Parsed> checked;
+    {
+      trace::Span span("load: validate");
+      checked.emplace(validate(*header));
+      Vocab::check(checked->tokens, checked->eos);
+    }
+    const Parsed& parsed = *checked;
+    model = std::make_unique<Model>(*this, parsed.shape);
+    // The tokenizer (an automaton over the whole vocabulary: milliseconds for tens of
+    // thousands of tokens) is built beside the weight upload, which needs no CPU of its own
+    // beyond its lanes. `prefix`, which the token texts point into, outlives the task: a
+    // future of std::async joins its task when destroyed, and it is declared after `prefix`.
+    std::future<Vocab> vocab;
+    try {
+      vocab = std::async(std::launch::async, [&parsed] {
+        trace::Span span("load: build the tokenizer (beside the upload)");
+        return Vocab(parsed.tokens, parsed.eos);
+      });
+    } catch (const std::system_error&) {
+      vocab = std::async(std::launch::deferred, [&parsed] { return Vocab(parsed.tokens, parsed.eos); });
+    }
     model->upload_weights(file.fd(), parsed.embedding_offset, parsed.output_offset);
+    {
+      trace::Span span("load: wait for the tokenizer");
+      model->adopt_vocab(vocab.get());
+    }
     // A file rewritten in place (same size) cannot be caught by short reads.
     file.check_unchanged();
   } catch (const Error& e) {
@@ -147,7 +179,11 @@ Model& Context::load_model(const std::string& path) {
   // Models loaded while EVICT_WEIGHTS is in force get a weight evicted too, and the check
   // below then reports it, as a real load would after the driver moved memory.
   if (evicting_) model->evict_one_weight();
-  const std::string problem = model->residency_problem();
+  std::string problem;
+  {
+    trace::Span span("load: residency check");
+    problem = model->residency_problem();
+  }
   if (!problem.empty()) throw Error(CUDA_ERROR_VRAM_RESIDENCY_FAILED, "'" + utf8::escaped(path) + "': " + problem);
 
   model->register_handle();

@@ -105,8 +105,7 @@ void Context::inject_fault(int fault) {
 
 // -------------------------------------------------------------------------------- Model
 
-Model::Model(Context& context, Shape shape, Vocab vocab)
-    : context_(context), shape_(shape), vocab_(std::move(vocab)) {}
+Model::Model(Context& context, Shape shape) : context_(context), shape_(shape) {}
 
 Model::~Model() {
   (void)registration_.retire();
@@ -174,12 +173,12 @@ Inference& Model::start(const std::string& prompt, int max_tokens, float tempera
   // at most max_token_bytes() bytes, so a long enough prompt is refused before any work, and
   // tokenisation stops as soon as it reaches the limit.
   const std::size_t limit = shape_.context_length;
-  if (vocab_.min_tokens(prompt.size()) >= limit) {
+  if (vocab_->min_tokens(prompt.size()) >= limit) {
     invalid_argument("prompt", "its " + std::to_string(prompt.size()) + " bytes need at least " +
-                                   std::to_string(vocab_.min_tokens(prompt.size())) +
+                                   std::to_string(vocab_->min_tokens(prompt.size())) +
                                    " tokens, which fill the model's context length of " + std::to_string(limit));
   }
-  std::vector<std::int32_t> tokens = vocab_.tokenize(prompt, limit);
+  std::vector<std::int32_t> tokens = vocab_->tokenize(prompt, limit);
   if (tokens.size() >= limit) {
     invalid_argument("prompt", "at least " + std::to_string(tokens.size()) + " tokens fill the model's context length of " +
                                    std::to_string(limit));

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -85,18 +86,21 @@ class Model {
     std::uint32_t context_length;
   };
 
-  Model(Context& context, Shape shape, Vocab vocab);
+  // The tokenizer comes later (adopt_vocab), so it can be built while the weights upload.
+  Model(Context& context, Shape shape);
   ~Model();
 
   CudaModel* handle() const noexcept;
   Context& context() noexcept { return context_; }
   const Shape& shape() const noexcept { return shape_; }
-  const Vocab& vocab() const noexcept { return vocab_; }
+  const Vocab& vocab() const noexcept { return *vocab_; }  // set before the handle exists
   std::uint64_t weight_bytes() const noexcept { return weight_bytes_; }
 
   // Allocates both weight tensors (token_embd.weight, output.weight) and reads them from the
   // open model file `fd` at the given offsets (Device::upload_file).
   void upload_weights(int fd, std::uint64_t embedding_offset, std::uint64_t output_offset);
+  // Installs the tokenizer; called once, before register_handle() publishes the model.
+  void adopt_vocab(Vocab vocab) { vocab_.emplace(std::move(vocab)); }
   void register_handle();
 
   // First non-resident weight's description, or "" when all are resident.
@@ -117,7 +121,7 @@ class Model {
  private:
   Context& context_;
   Shape shape_;
-  Vocab vocab_;
+  std::optional<Vocab> vocab_;
   std::uint64_t weight_bytes_ = 0;
   // Readers (kernels, residency) hold it shared; eviction, which moves weights, exclusively.
   mutable std::shared_mutex weights_mutex_;

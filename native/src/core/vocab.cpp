@@ -30,20 +30,34 @@ int Vocab::byte_token_value(std::string_view text) noexcept {
   return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
-Vocab::Vocab(const std::vector<std::string_view>& texts, std::uint32_t eos)
-    : eos_(static_cast<std::int32_t>(eos)) {
+void Vocab::check(const std::vector<std::string_view>& texts, std::uint32_t eos) {
   if (eos >= texts.size()) {
     throw Error(CUDA_ERROR_MODEL_LOAD_FAILED, "tokenizer.ggml.eos_token_id " + std::to_string(eos) +
                                                   " is not below the vocabulary size " +
                                                   std::to_string(texts.size()));
   }
+  bool have_byte[256] = {};
+  for (const std::string_view text : texts) {
+    const int byte = byte_token_value(text);
+    if (byte >= 0) have_byte[byte] = true;
+  }
+  for (int b = 0; b < 256; ++b) {
+    if (!have_byte[b]) {
+      static const char hex[] = "0123456789ABCDEF";
+      throw Error(CUDA_ERROR_MODEL_LOAD_FAILED,
+                  std::string("tokenizer.ggml.tokens lacks the byte token <0x") + hex[b >> 4] + hex[b & 15] + ">");
+    }
+  }
+}
+
+Vocab::Vocab(const std::vector<std::string_view>& texts, std::uint32_t eos)
+    : eos_(static_cast<std::int32_t>(eos)) {
+  check(texts, eos);
   pieces_.reserve(texts.size());
   std::vector<BuildNode> trie(1);
-  bool have_byte[256] = {};
   for (std::size_t id = 0; id < texts.size(); ++id) {
     const int byte = byte_token_value(texts[id]);
     if (byte >= 0) {
-      have_byte[byte] = true;
       pieces_.emplace_back(1, static_cast<char>(byte));
     } else {
       pieces_.emplace_back(texts[id]);
@@ -69,14 +83,6 @@ Vocab::Vocab(const std::vector<std::string_view>& texts, std::uint32_t eos)
     }
     if (trie[node].token < 0) trie[node].token = static_cast<std::int32_t>(id);  // ids in order: lowest wins
   }
-  for (int b = 0; b < 256; ++b) {
-    if (!have_byte[b]) {
-      static const char hex[] = "0123456789ABCDEF";
-      throw Error(CUDA_ERROR_MODEL_LOAD_FAILED,
-                  std::string("tokenizer.ggml.tokens lacks the byte token <0x") + hex[b >> 4] + hex[b & 15] + ">");
-    }
-  }
-
   // Flatten in breadth-first order: a node's suffix link points to a shallower node, so one
   // pass in index order computes every link after the one it depends on.
   const std::size_t count = trie.size();

@@ -29,6 +29,9 @@ class Vocab {
  public:
   // Throws core::Error(MODEL_LOAD_FAILED) when a byte token is missing or eos is out of range.
   Vocab(const std::vector<std::string_view>& texts, std::uint32_t eos);
+  // The checks of the constructor alone (cheap), so a file is refused before its weights
+  // are read while the tokenizer itself is built beside the upload.
+  static void check(const std::vector<std::string_view>& texts, std::uint32_t eos);
 
   // Greedy longest match over all of `text`.
   std::vector<std::int32_t> tokenize(std::string_view text) const { return tokenize(text, SIZE_MAX); }

@@ -30,7 +30,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/cuda/staging.hpp"
-#include "backend/cuda/trace.hpp"
+#include "core/trace.hpp"
 #include "core/error.hpp"
 #include "core/model_file.hpp"
 #include "worker_ffi.h"

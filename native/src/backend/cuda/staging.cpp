@@ -15,7 +15,7 @@
 #include <system_error>
 #include <thread>
 
-#include "backend/cuda/trace.hpp"
+#include "core/trace.hpp"
 #include "core/error.hpp"
 #include "core/model_file.hpp"
 #include "worker_ffi.h"
@@ -237,7 +237,7 @@ void StagingUploader::run(void* dst, std::size_t bytes, const Fill& fill) {
   work(0);  // the calling thread is lane 0
   for (std::thread& thread : threads) thread.join();
   if (tracing) {
-    std::fprintf(stderr, "worker_ffi cuda trace: %zu lanes, %zu chunks: filling %.3f ms, waiting for drains %.3f ms "
+    std::fprintf(stderr, "worker_ffi trace: %zu lanes, %zu chunks: filling %.3f ms, waiting for drains %.3f ms "
                  "(sums over the lanes)\n", lanes, chunks, static_cast<double>(fill_us.load()) / 1e3,
                  static_cast<double>(drain_us.load()) / 1e3);
   }

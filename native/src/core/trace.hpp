@@ -1,8 +1,8 @@
-// Timing trace of the CUDA backend's slow phases (opening a device, preparing the staging
-// lanes, large allocations and uploads), for finding where a first load's time goes.
-// Off unless WORKER_FFI_CUDA_TRACE=1; then each phase prints one line to stderr:
+// Timing trace of the library's slow phases (parsing a model file, building its tokenizer,
+// opening a CUDA device, page-locking, large allocations and uploads), for finding where a load's time goes.
+// Off unless WORKER_FFI_TRACE=1; then each phase prints one line to stderr:
 //
-//     worker_ffi cuda trace +231.402 ms [tid 1234]: cudaHostRegister 67108864 bytes: 6.120 ms
+//     worker_ffi trace +231.402 ms [tid 1234]: cudaHostRegister 67108864 bytes: 6.120 ms
 //
 // (+ms: when the phase ended, since the library's first trace call).
 #pragma once
@@ -15,11 +15,11 @@
 #include <string>
 #include <thread>
 
-namespace worker::backend::trace {
+namespace worker::trace {
 
 inline bool enabled() noexcept {
   static const bool on = [] {
-    const char* value = std::getenv("WORKER_FFI_CUDA_TRACE");
+    const char* value = std::getenv("WORKER_FFI_TRACE");
     return value != nullptr && std::strcmp(value, "1") == 0;
   }();
   return on;
@@ -46,10 +46,10 @@ class Span {
     const double at = std::chrono::duration<double, std::milli>(end - origin()).count();
     const std::size_t tid = std::hash<std::thread::id>{}(std::this_thread::get_id()) % 100000;
     if (bytes_ != 0) {
-      std::fprintf(stderr, "worker_ffi cuda trace +%.3f ms [tid %05zu]: %s %zu bytes: %.3f ms\n", at, tid, what_,
+      std::fprintf(stderr, "worker_ffi trace +%.3f ms [tid %05zu]: %s %zu bytes: %.3f ms\n", at, tid, what_,
                    bytes_, took);
     } else {
-      std::fprintf(stderr, "worker_ffi cuda trace +%.3f ms [tid %05zu]: %s: %.3f ms\n", at, tid, what_, took);
+      std::fprintf(stderr, "worker_ffi trace +%.3f ms [tid %05zu]: %s: %.3f ms\n", at, tid, what_, took);
     }
   }
   Span(const Span&) = delete;
@@ -61,4 +61,4 @@ class Span {
   std::chrono::steady_clock::time_point start_{};
 };
 
-}  // namespace worker::backend::trace
+}  // namespace worker::trace
