@@ -222,20 +222,28 @@ conformance_parallel() {
   for f in conformance/test_*.py; do
     name=$(basename "$f" .py)
     [ "$name" = test_differential ] && continue
-    # The negative tests (one forked child per rule and function) are most of the suite's
-    # time: they run as interleaved slices (--shard K/N), the others as one process each.
-    shards=1
-    [ "$name" = test_negative ] && shards=${CONFORMANCE_NEGATIVE_SHARDS:-8}
+    # The long files run as interleaved slices (--shard K/N; every test is in one slice):
+    # the negative tests (a forked child per rule and function, most of the suite's time),
+    # the plug-in's and the thread stress; the others as one process each.
+    case $name in
+      test_negative) shards=${CONFORMANCE_NEGATIVE_SHARDS:-12} ;;
+      test_plugin|test_threads) shards=2 ;;
+      *) shards=1 ;;
+    esac
     for k in $(seq 1 "$shards"); do
       "$PY" -m pytest "conformance/$name.py" --lib "$CUDA_LIB" --backend cuda -q -p no:cacheprovider \
         --shard "$k/$shards" --report-dir "$RESULTS/conformance/$name-$k" > "$RESULTS/conformance_$name-$k.log" 2>&1 &
       pids+=($!); names+=("$name-$k")
     done
   done
-  # The differential tests of the core and of the plug-in (its token streams), host vs cuda.
-  "$PY" -m pytest conformance/test_differential.py conformance/test_plugin.py -m differential \
-    --lib "$HOST_LIB" --lib "$CUDA_LIB" --backend cuda -q -p no:cacheprovider --report-dir "$RESULTS/conformance_differential" > "$RESULTS/conformance_differential.log" 2>&1 &
-  pids+=($!); names+=(differential)
+  # The differential tests of the core and of the plug-in (its token streams), host vs cuda,
+  # in three slices.
+  for k in 1 2 3; do
+    "$PY" -m pytest conformance/test_differential.py conformance/test_plugin.py -m differential \
+      --lib "$HOST_LIB" --lib "$CUDA_LIB" --backend cuda -q -p no:cacheprovider --shard "$k/3" \
+      --report-dir "$RESULTS/conformance/differential-$k" > "$RESULTS/conformance_differential-$k.log" 2>&1 &
+    pids+=($!); names+=("differential-$k")
+  done
   for k in "${!pids[@]}"; do
     if wait "${pids[$k]}"; then echo "${names[$k]}: $(tail -n 1 "$RESULTS/conformance_${names[$k]}.log")"
     else rc=1; echo "${names[$k]}: FAILED"; tail -n 20 "$RESULTS/conformance_${names[$k]}.log"; fi
