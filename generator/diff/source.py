@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.loader import RawSpec, load_raw, parse_text
+from generator.loader import Locations, RawSpec, load_raw, parse_text
 from generator.lock.state import BASELINE, BaselineError, read_baseline, view_of
 from generator.model import Spec
 from generator.normalise import normalise
-from generator.problems import Problem, SpecError
+from generator.problems import Location, Problem, SpecError
 from generator.spec import check_raw, review_raw
 
 
@@ -103,6 +103,9 @@ class SourceLines(Mapping[str, int]):
     def __len__(self) -> int:
         return len(self._table())
 
+    def __bool__(self) -> bool:
+        return True  # a parsed spec has lines; telling so needs no table
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (dict, (compact_lines(self._table()),))
 
@@ -124,13 +127,20 @@ def source_lines(raw: RawSpec) -> dict[str, int]:
     codes = [c.get("name") if isinstance(c, dict) else None
              for c in (d.get("errors") or {}).get("codes") or []]
     out: dict[str, int] = {}
-    for path, loc in raw.locations.items():
+    for path, line in _node_lines(raw.locations):
         if path and path[-1] == "<key>":
             continue
         key = _named(path, names, codes, d)
         if key is not None and key not in out:
-            out[key] = loc.line
+            out[key] = line
     return out
+
+
+def _node_lines(locations: Mapping[tuple[str | int, ...], Location]
+                ) -> Iterator[tuple[tuple[str | int, ...], int]]:
+    if isinstance(locations, Locations):
+        return locations.lines()  # without a Location per node
+    return ((path, loc.line) for path, loc in locations.items())
 
 
 def _named(path: tuple[str | int, ...], names: dict[str, list[Any]], codes: list[Any],

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.model import Param, Spec
-from generator.problems import Location, Path, Problem
+from generator.problems import Path, Problem
 
 # Rules a field may not state when it feeds a C parameter: the parameter owns them.
 _OWNED_BY_C = ("type", "range", "enum", "only", "nul", "format")
@@ -380,11 +380,3 @@ def normalise_http(spec: Spec, raw: dict[str, Any] | None, where: Any) -> HttpSe
         max_body_bytes=raw["max_body_bytes"], retry_after_seconds=raw.get("retry_after_seconds"),
         errors=tuple(errors), operations=tuple(operations), problems=tuple(r.problems),
     )
-
-
-def location_of(locations: dict[Path, Location], default: Location) -> Any:
-    def where(path: Path) -> Location:
-        while path not in locations and path:
-            path = path[:-1]
-        return locations.get(path, default)
-    return where

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from generator.loader.events import MAX_ALIASES, MAX_DEPTH
 from generator.loader.schema import fast_validator, schema, validate_schema, validator
-from generator.loader.source import MAX_BYTES, PROJECT_ROOT, RawSpec, display_path, load_raw, parse_text
+from generator.loader.source import MAX_BYTES, PROJECT_ROOT, Locations, RawSpec, display_path, load_raw, parse_text
 
 __all__ = [
-    "MAX_ALIASES", "MAX_BYTES", "MAX_DEPTH", "PROJECT_ROOT", "RawSpec", "display_path",
+    "MAX_ALIASES", "MAX_BYTES", "MAX_DEPTH", "PROJECT_ROOT", "Locations", "RawSpec", "display_path",
     "fast_validator", "load_raw", "parse_text", "schema", "validate_schema", "validator",
 ]

@@ -1,4 +1,4 @@
-"""Plain data and source locations from the YAML event stream, within bounds: no recursive
+"""Plain data and source positions from the YAML event stream, within bounds: no recursive
 composer, so neither deep nesting nor an alias bomb can exhaust the stack, the memory or the
 time; every string is checked for characters no generated file should carry."""
 
@@ -24,6 +24,8 @@ MAX_ALIASES = 10_000          # alias uses in the whole document
 NODES_PER_CHARACTER = 2
 NODE_SLACK = 10_000
 
+_KEY = "<key>"  # path suffix of a mapping key's own position
+
 
 class _Stop(Exception):
     """A bound was hit; the problem is recorded and the rest of the document is not read."""
@@ -33,17 +35,22 @@ class Builder:
     """Plain data straight from the YAML event stream, without a recursive composer: nesting
     is bounded (an explicit stack, MAX_DEPTH), aliases are expanded by copying the anchored
     value but never recursively and only within a node budget, so neither deep nesting nor an
-    alias bomb can exhaust the stack, the memory or the time."""
+    alias bomb can exhaust the stack, the memory or the time.
+
+    `marks` holds the parser's start mark of every node (and of every mapping key, under the
+    key's path plus "<key>"), as the parser made them: most are never looked at, so turning
+    them into Locations is left to whoever asks (loader.source.Locations)."""
 
     def __init__(self, name: str, budget: int):
         self.name = name
         self.budget = budget
         self.nodes = 0
         self.aliases = 0
-        self.locations: dict[Path, Location] = {}
+        self.marks: dict[Path, Any] = {}
         self.problems: list[Problem] = []
         self.anchors: dict[str, Any] = {}
         self.open_anchors: set[str] = set()
+        self._plain: dict[str, Any] = {}  # plain scalar text -> its value (resolved once)
 
     def _loc(self, event: Any) -> Location:
         return Location(self.name, event.start_mark.line + 1, event.start_mark.column + 1)
@@ -52,104 +59,101 @@ class Builder:
         self.problems.append(problem)
         return _Stop()
 
-    def _count(self, n: int, event: Any, path: Path) -> None:
-        self.nodes += n
-        if self.nodes > self.budget:
-            raise self._stop(Problem(
-                "SPEC-yaml-alias", f"aliases expand this document beyond {self.budget:,} nodes "
-                "(an alias bomb?)", self._loc(event), path,
-                "write the data out instead of aliasing aliases"))
+    def _over_budget(self, event: Any, path: Path) -> _Stop:
+        return self._stop(Problem(
+            "SPEC-yaml-alias", f"aliases expand this document beyond {self.budget:,} nodes "
+            "(an alias bomb?)", self._loc(event), path,
+            "write the data out instead of aliasing aliases"))
 
-    def build(self, events: Any) -> Any:
+    def build(self, parser: Any) -> Any:
+        """The document `parser` (a YAML loader over the text) reads; None when a bound
+        stopped the reading (the problem is in `problems`)."""
         try:
-            return self._build(events)
+            return self._build(parser.get_event)
         except _Stop:
             return None
+        finally:
+            parser.dispose()
 
-    def _build(self, events: Any) -> Any:
-        # Each frame: [container, path, pending key (mappings), anchor, key location]
+    def _build(self, next_event: Any) -> Any:
+        # One frame per open mapping or sequence: [container, path, pending key (mappings),
+        # anchor, is a mapping]. The loop runs once per event of the document, so it tests
+        # the event's class by identity, most frequent first.
         stack: list[list[Any]] = []
+        frame: list[Any] | None
+        marks = self.marks
         root: Any = None
         documents = 0
-        for event in events:
-            if isinstance(event, yaml.DocumentStartEvent):
+        while (event := next_event()) is not None:
+            kind = event.__class__
+            if kind is _END_MAPPING or kind is _END_SEQUENCE:
+                frame = stack.pop()
+                if frame[3] is not None:
+                    self.anchors[frame[3]] = frame[0]
+                    self.open_anchors.discard(frame[3])
+                continue
+            if kind is _DOCUMENT:
                 documents += 1
                 if documents > 1:
                     raise self._stop(Problem("SPEC-yaml", "the file holds more than one YAML "
                                              "document", self._loc(event), (),
                                              "remove the `---` that starts a second document"))
                 continue
-            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent,
-                                  yaml.DocumentEndEvent)):
-                continue
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                frame = stack.pop()
-                if frame[3] is not None:
-                    self.anchors[frame[3]] = frame[0]
-                    self.open_anchors.discard(frame[3])
+            if kind in _FRAMING:
                 continue
             # A node: where does it go?
-            if stack and isinstance(stack[-1][0], dict) and stack[-1][2] is None:
-                # It is a key.
-                frame = stack[-1]
-                if not isinstance(event, yaml.ScalarEvent):
-                    raise self._stop(Problem("SPEC-yaml", "a mapping key must be a plain "
-                                             "string, not a list, mapping or alias",
-                                             self._loc(event), frame[1],
-                                             "write the key as a plain word"))
-                key = str(event.value)
-                key_path = (*frame[1], key)
-                if key in frame[0]:
-                    self.problems.append(Problem(
-                        "SPEC-duplicate-key", f"key {key!r} appears twice in the same mapping",
-                        self._loc(event), key_path, "remove or rename one of them"))
-                frame[2] = key
-                # A key's own position is more useful than its value's for "unknown key" reports.
-                self.locations[(*key_path, "<key>")] = self._loc(event)
-                continue
             if stack:
-                parent = stack[-1]
-                if isinstance(parent[0], dict):
-                    path: Path = (*parent[1], parent[2])
+                frame = stack[-1]
+                if frame[4]:
+                    key = frame[2]
+                    if key is None:  # it is a key
+                        if kind is not _SCALAR:
+                            raise self._stop(Problem("SPEC-yaml", "a mapping key must be a "
+                                                     "plain string, not a list, mapping or "
+                                                     "alias", self._loc(event), frame[1],
+                                                     "write the key as a plain word"))
+                        key = event.value
+                        if key in frame[0]:
+                            self.problems.append(Problem(
+                                "SPEC-duplicate-key", f"key {key!r} appears twice in the same "
+                                "mapping", self._loc(event), (*frame[1], key),
+                                "remove or rename one of them"))
+                        frame[2] = key
+                        # A key's own position serves "unknown key" reports better than its value's.
+                        marks[(*frame[1], key, _KEY)] = event.start_mark
+                        continue
+                    path: Path = (*frame[1], key)
                 else:
-                    path = (*parent[1], len(parent[0]))
+                    path = (*frame[1], len(frame[0]))
             else:
+                frame = None
                 path = ()
-            self._count(1, event, path)
-            self.locations[path] = self._loc(event)
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                if len(stack) >= MAX_DEPTH:
-                    raise self._stop(_too_deep(self._loc(event)))
-                value: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-                anchor = event.anchor
-                if anchor is not None:
-                    self.open_anchors.add(anchor)
-                self._place(stack, value, root_holder := [root])
-                root = root_holder[0]
-                stack.append([value, path, None, anchor])
-                continue
-            if isinstance(event, yaml.AliasEvent):
-                value = self._alias(event, path)
-            else:
+            self.nodes += 1
+            if self.nodes > self.budget:
+                raise self._over_budget(event, path)
+            marks[path] = event.start_mark
+            if kind is _SCALAR:
                 value = self._scalar(event, path)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = value
-            root_holder = [root]
-            self._place(stack, value, root_holder)
-            root = root_holder[0]
+            elif kind is _START_MAPPING or kind is _START_SEQUENCE:
+                if len(stack) >= MAX_DEPTH:
+                    raise self._stop(_too_deep(self._loc(event)))
+                mapping = kind is _START_MAPPING
+                value = {} if mapping else []
+                if event.anchor is not None:
+                    self.open_anchors.add(event.anchor)
+                stack.append([value, path, None, event.anchor, mapping])
+            else:  # an alias
+                value = self._alias(event, path)
+            if frame is None:
+                root = value
+            elif frame[4]:
+                frame[0][frame[2]] = value
+                frame[2] = None
+            else:
+                frame[0].append(value)
         return root
-
-    @staticmethod
-    def _place(stack: list[list[Any]], value: Any, root_holder: list[Any]) -> None:
-        if not stack:
-            root_holder[0] = value
-            return
-        frame = stack[-1]
-        if isinstance(frame[0], dict):
-            frame[0][frame[2]] = value
-            frame[2] = None
-        else:
-            frame[0].append(value)
 
     def _alias(self, event: Any, path: Path) -> Any:
         anchor = event.anchor
@@ -174,13 +178,16 @@ class Builder:
             return value
         out: Any = {} if isinstance(value, dict) else []
         work = [(value, out, path)]
+        mark = event.start_mark
         while work:
             src, dst, where = work.pop()
-            self._count(len(src), event, where)
+            self.nodes += len(src)
+            if self.nodes > self.budget:
+                raise self._over_budget(event, where)
             items = src.items() if isinstance(src, dict) else enumerate(src)
             for k, v in items:
                 child = (*where, k)
-                self.locations[child] = self._loc(event)
+                self.marks[child] = mark
                 if isinstance(v, (dict, list)):
                     copy_v: Any = {} if isinstance(v, dict) else []
                     work.append((v, copy_v, child))
@@ -193,6 +200,24 @@ class Builder:
         return out
 
     def _scalar(self, event: Any, path: Path) -> Any:
+        tag = event.tag
+        if tag is None and event.implicit[0]:
+            # A plain scalar's value depends on its text alone, and the same texts recur
+            # (`in`, `borrowed`, `true`): each is resolved once, unless that found a problem
+            # (which is then reported at every occurrence).
+            text = event.value
+            value = self._plain.get(text, _UNSEEN)
+            if value is _UNSEEN:
+                found = len(self.problems)
+                value = self._converted(event, path)
+                if len(self.problems) == found:
+                    self._plain[text] = value
+            return value
+        if tag is None:  # quoted: the text as written
+            return self._writable(event.value, event, path)
+        return self._converted(event, path)
+
+    def _converted(self, event: Any, path: Path) -> Any:
         try:
             value = _scalar(event)
         except (ValueError, TypeError, yaml.YAMLError) as exc:
@@ -205,16 +230,28 @@ class Builder:
                                          "write a finite number, or leave the bound out"))
             return None
         if isinstance(value, str):
-            bad = _UNWRITABLE.search(value)
-            if bad is not None:
-                self.problems.append(Problem(
-                    "SPEC-control-character", f"the text holds the control character "
-                    f"U+{ord(bad.group()):04X}, which no generated file should carry",
-                    self._loc(event), path, "remove it; write a newline or a tab if one is meant"))
-                return None
-        elif not isinstance(value, (int, float, bool)) and value is not None:
+            return self._writable(value, event, path)
+        if not isinstance(value, (int, float, bool)) and value is not None:
             return str(event.value)  # !!binary and other tags: the text as written
         return value
+
+    def _writable(self, text: str, event: Any, path: Path) -> str | None:
+        bad = _UNWRITABLE.search(text)
+        if bad is None:
+            return text
+        self.problems.append(Problem(
+            "SPEC-control-character", f"the text holds the control character "
+            f"U+{ord(bad.group()):04X}, which no generated file should carry",
+            self._loc(event), path, "remove it; write a newline or a tab if one is meant"))
+        return None
+
+
+_UNSEEN = object()
+_SCALAR = yaml.ScalarEvent
+_START_MAPPING, _END_MAPPING = yaml.MappingStartEvent, yaml.MappingEndEvent
+_START_SEQUENCE, _END_SEQUENCE = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_DOCUMENT = yaml.DocumentStartEvent
+_FRAMING = (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)
 
 
 def _too_deep(loc: Location) -> Problem:
@@ -243,4 +280,4 @@ def _scalar(event: Any) -> Any:
     if construct is None:
         return event.value
     return construct(_CONSTRUCTOR, yaml.ScalarNode(tag, event.value, event.start_mark,
-                                                  event.end_mark, event.style))
+                                                   event.end_mark, event.style))

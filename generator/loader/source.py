@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -31,6 +32,39 @@ def display_path(file: str) -> str:
     return file if rel.startswith("..") else rel.replace(os.sep, "/")
 
 
+class Locations(Mapping[Path, Location]):
+    """Where each node of a spec starts: path -> Location. The parser's marks are kept as the
+    parser made them and a Location is built when one is looked up: a spec has one mark per
+    node, and a run looks at few of them."""
+
+    __slots__ = ("file", "_marks")
+
+    def __init__(self, file: str, marks: dict[Path, Any]) -> None:
+        self.file = file
+        self._marks = marks
+
+    def __getitem__(self, path: Path) -> Location:
+        mark = self._marks[path]
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._marks
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter(self._marks)
+
+    def __len__(self) -> int:
+        return len(self._marks)
+
+    def lines(self) -> Iterator[tuple[Path, int]]:
+        """(path, line) of every node, without building a Location for each."""
+        for path, mark in self._marks.items():
+            yield path, mark.line + 1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self.items()),))
+
+
 @dataclass(frozen=True)
 class RawSpec:
     """The spec as plain data, with the source location of every mapping key and item."""
@@ -38,7 +72,7 @@ class RawSpec:
     file: str
     text: str
     data: Any
-    locations: dict[Path, Location]
+    locations: Mapping[Path, Location]
 
     def where(self, path: Path) -> Location:
         """The location of `path`, or of its nearest located ancestor."""
@@ -76,7 +110,7 @@ def parse_text(text: str, name: str) -> RawSpec:
                                  hint="split the document, or check that this is a spec")])
     builder = Builder(name, NODES_PER_CHARACTER * len(text) + NODE_SLACK)
     try:
-        data = builder.build(yaml.parse(text, Loader=YAML_LOADER))
+        data = builder.build(YAML_LOADER(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
@@ -90,4 +124,4 @@ def parse_text(text: str, name: str) -> RawSpec:
     if data is None:
         raise SpecError([Problem("SPEC-yaml", "the spec file is empty", Location(name, 1, 1),
                                  hint="see docs/your-own-c-abi.md for a minimal spec")])
-    return RawSpec(name, text, data, builder.locations)
+    return RawSpec(name, text, data, Locations(name, builder.marks))
