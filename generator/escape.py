@@ -47,19 +47,54 @@ def c_comment(text: object) -> str:
 
 def c_doc(text: object, width: int = 92, prefix: str = " * ") -> str:
     """`c_comment` text wrapped into the lines of a block comment."""
-    return "\n".join(textwrap.wrap(c_comment(text), width, initial_indent=prefix,
-                                   subsequent_indent=prefix, break_long_words=False,
-                                   break_on_hyphens=False))
+    return "\n".join(_wrap(c_comment(text), width, prefix))
+
+
+# Text `_wrap` leaves to textwrap: whitespace other than single spaces between words.
+_NOT_SINGLE_SPACED = re.compile(r"[\t\n\x0b\x0c\r]|  |^ | $")
+
+
+def _wrap(text: str, width: int, prefix: str) -> list[str]:
+    """textwrap.wrap(text, width, initial_indent=prefix, subsequent_indent=prefix,
+    break_long_words=False, break_on_hyphens=False). For one line of words separated by single
+    spaces (what `visible` makes) that is a greedy fill, done here without textwrap's chunking,
+    which costs most of the time of rendering the doc comments of a large spec."""
+    if _NOT_SINGLE_SPACED.search(text):
+        return textwrap.wrap(text, width, initial_indent=prefix, subsequent_indent=prefix,
+                             break_long_words=False, break_on_hyphens=False)
+    if not text:
+        return []
+    room = width - len(prefix)
+    lines = []
+    line = ""
+    for word in text.split(" "):
+        if not line:
+            line = word
+        elif len(line) + 1 + len(word) <= room:
+            line += " " + word
+        else:
+            lines.append(prefix + line)
+            line = word
+    lines.append(prefix + line)
+    return lines
 
 
 _C_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Every character a string-literal filter below does not copy as it is: the escapes of its
+# table, control characters and lone surrogates (categories Cc and Cs), and _INVISIBLE.
+# Text without any (most text) is quoted as it is.
+_LITERAL_SPECIAL = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\ufeff'
+                              "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_C_LITERAL_SPECIAL = re.compile(_LITERAL_SPECIAL.pattern[:-1] + "?]")
 
 
 def c_string(text: object) -> str:
     """A C (and C++) string literal, quotes included: backslash, quote and `??` (trigraphs)
     escaped, control characters as three-digit octal escapes, other characters as UTF-8."""
-    out = []
     text = str(text)
+    if not _C_LITERAL_SPECIAL.search(text):
+        return '"' + text + '"'
+    out = []
     for i, ch in enumerate(text):
         if ch in _C_ESCAPES:
             out.append(_C_ESCAPES[ch])
@@ -83,8 +118,11 @@ _PY_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 def py_string(text: object) -> str:
     """A double-quoted Python string literal: backslash, quote and invisible characters
     escaped, other characters (any plane) as they are."""
+    text = str(text)
+    if not _LITERAL_SPECIAL.search(text):
+        return '"' + text + '"'
     out = []
-    for ch in str(text):
+    for ch in text:
         if ch in _PY_ESCAPES:
             out.append(_PY_ESCAPES[ch])
         elif unicodedata.category(ch) in ("Cc", "Cs") or _INVISIBLE.match(ch):
@@ -109,9 +147,7 @@ def py_docstring(text: object) -> str:
 
 def py_doc(text: object, width: int = 88, prefix: str = "") -> str:
     """`py_docstring` text wrapped to `width` with `prefix` (the indentation)."""
-    return "\n".join(textwrap.wrap(py_docstring(text), width, initial_indent=prefix,
-                                   subsequent_indent=prefix, break_long_words=False,
-                                   break_on_hyphens=False))
+    return "\n".join(_wrap(py_docstring(text), width, prefix))
 
 
 # ------------------------------------------------------------------------- Rust
@@ -136,8 +172,11 @@ def md(text: object) -> str:
 def toml_string(text: object) -> str:
     """A TOML basic string, quotes included: backslash, quote and invisible characters
     escaped (TOML, unlike JSON, has no surrogate escapes: other characters stay UTF-8)."""
+    text = str(text)
+    if not _LITERAL_SPECIAL.search(text):
+        return '"' + text + '"'
     out = []
-    for ch in str(text):
+    for ch in text:
         if ch in _PY_ESCAPES:
             out.append(_PY_ESCAPES[ch])
         elif unicodedata.category(ch) in ("Cc", "Cs") or _INVISIBLE.match(ch):

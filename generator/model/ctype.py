@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 def _bits(signed: bool, bits: int) -> tuple[int, int]:
@@ -71,38 +72,9 @@ class CType:
 
     @classmethod
     def parse(cls, text: str) -> CType:
-        tokens = _TOKEN_RE.findall(text.strip())
-        const = False
-        words: list[str] = []
-        i = 0
-        while i < len(tokens) and tokens[i] != "*":
-            tok = tokens[i]
-            if tok == "const":
-                if const:
-                    raise ValueError(f"not a C type of the spec language: {text!r} (const twice)")
-                const = True
-            elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tok) and tok not in ("volatile", "struct"):
-                words.append(tok)
-            else:
-                raise ValueError(f"not a C type of the spec language: {text!r} "
-                                 f"(unexpected {tok!r}; name function pointer types in `types:`)")
-            i += 1
-        levels: list[bool] = []
-        for tok in tokens[i:]:
-            if tok == "*":
-                levels.append(False)
-            elif tok == "const" and levels and not levels[-1]:
-                levels[-1] = True
-            else:
-                raise ValueError(f"not a C type of the spec language: {text!r} (unexpected "
-                                 f"{tok!r} after a pointer)")
-        if not words:
-            raise ValueError(f"not a C type of the spec language: {text!r} (no base type)")
-        try:
-            base = _canonical_base(words)
-        except ValueError as exc:
-            raise ValueError(f"not a C type of the spec language: {text!r} ({exc})") from None
-        return cls(base=base, const=const, pointer=bool(levels), levels=tuple(levels))
+        """The type `text` spells; ValueError (saying why) if the spec language has no such
+        type. A spec writes a few dozen types thousands of times: each text is parsed once."""
+        return _parse(text)
 
     def __post_init__(self) -> None:
         # CType(base, const, pointer=True) built by hand means one plain pointer level.
@@ -192,3 +164,39 @@ class CType:
         if self.is_void_pointer:
             return "bytes"
         return "int"
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> CType:
+    tokens = _TOKEN_RE.findall(text.strip())
+    const = False
+    words: list[str] = []
+    i = 0
+    while i < len(tokens) and tokens[i] != "*":
+        tok = tokens[i]
+        if tok == "const":
+            if const:
+                raise ValueError(f"not a C type of the spec language: {text!r} (const twice)")
+            const = True
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tok) and tok not in ("volatile", "struct"):
+            words.append(tok)
+        else:
+            raise ValueError(f"not a C type of the spec language: {text!r} "
+                             f"(unexpected {tok!r}; name function pointer types in `types:`)")
+        i += 1
+    levels: list[bool] = []
+    for tok in tokens[i:]:
+        if tok == "*":
+            levels.append(False)
+        elif tok == "const" and levels and not levels[-1]:
+            levels[-1] = True
+        else:
+            raise ValueError(f"not a C type of the spec language: {text!r} (unexpected "
+                             f"{tok!r} after a pointer)")
+    if not words:
+        raise ValueError(f"not a C type of the spec language: {text!r} (no base type)")
+    try:
+        base = _canonical_base(words)
+    except ValueError as exc:
+        raise ValueError(f"not a C type of the spec language: {text!r} ({exc})") from None
+    return CType(base=base, const=const, pointer=bool(levels), levels=tuple(levels))

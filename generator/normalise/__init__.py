@@ -65,8 +65,9 @@ def normalise(raw: RawSpec) -> Spec:
     roles = {f.role: f for f in functions if f.role}
     by_name = {f.name: f for f in reversed(functions)}
     capacity = d.get("targets", {}).get("python", {}).get("buffer_capacity", DEFAULT_CAPACITY)
+    kinds = {t.name: t.kind for t in types}
     functions = tuple(with_bindings(with_channel(f, iface, d["functions"][f.index], errors,
-                                                 roles, by_name), types, capacity)
+                                                 roles, by_name), kinds, capacity)
                       for f in functions)
     spec = Spec(
         source=display_path(raw.file),

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from generator.model import Function, Param, TypeDecl
+from generator.model import Function, Param
+from generator.normalise.functions import complete
 
 # Capacity of an out-buffer whose spec gives a length relation but no `capacity:`
 # (targets.python.buffer_capacity overrides it for a whole spec).
 DEFAULT_CAPACITY = 256
 
 
-def with_bindings(fn: Function, types: tuple[TypeDecl, ...], capacity: int) -> Function:
+def with_bindings(fn: Function, kinds: dict[str, str], capacity: int) -> Function:
     """How the Python bindings treat each parameter, decided once (see `binding_kind`);
-    out-buffers without a declared capacity get the spec's default."""
-    kinds = {t.name: t.kind for t in types}
+    out-buffers without a declared capacity get the spec's default. `kinds`: the kind of each
+    declared type, by name."""
     receiver = next((p.name for p in fn.params if p.handle and p.ctype.depth == 1
                      and p.direction == "in"), None)
     by_name = {p.name: p for p in fn.params}
-    params = []
     for p in fn.params:
         kind = binding_kind(fn, p, receiver, by_name, kinds)
         size = p.capacity if p.capacity or kind not in ("text_out", "bytes_out") else capacity
-        params.append(replace(p, binding=kind, capacity=size))
-    return replace(fn, params=tuple(params))
+        complete(p, binding=kind, capacity=size)
+    return fn
 
 
 def binding_kind(fn: Function, p: Param, receiver: str | None, by_name: dict[str, Param],

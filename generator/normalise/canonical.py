@@ -115,11 +115,13 @@ def _canonical_function(f: Function) -> dict[str, Any]:
 
 
 def strip_docs(value: Any) -> Any:
-    """Drop documentation-only fields, recursively."""
+    """Drop documentation-only fields, recursively. (Scalars, most of a contract, are taken
+    as they are without a call each.)"""
     if isinstance(value, dict):
-        return {k: strip_docs(v) for k, v in value.items() if k not in _DOC_FIELDS}
+        return {k: strip_docs(v) if isinstance(v, (dict, list)) else v
+                for k, v in value.items() if k not in _DOC_FIELDS}
     if isinstance(value, list):
-        return [strip_docs(v) for v in value]
+        return [strip_docs(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 

@@ -3,8 +3,7 @@ error channel each one reports through (its own `error_channel:` over the interf
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from generator.loader import RawSpec
 from generator.model import (
@@ -66,7 +65,7 @@ def with_channel(fn: Function, iface: dict[str, Any], d: dict[str, Any], errors:
         sentinel=(merged.get("sentinel") or fn.returns.on_error) if kind == "sentinel" else None,
         code_from=merged.get("code"), detail_from=detail_from if kind != "none" else None,
         scope=scope, detail_handle=detail_handle)
-    return replace(fn, channel=channel) if kind != "none" else replace(fn, channel=NO_CHANNEL)
+    return complete(fn, channel=channel if kind != "none" else NO_CHANNEL)
 
 
 def _param(raw: RawSpec, d: dict[str, Any], path: Path, handles: set[str], err_param: str | None,
@@ -146,5 +145,16 @@ def _link_lengths(params: tuple[Param, ...], own_err_param: str | None) -> tuple
             changes["len_inout"] = True
         if own_err_param is not None and p.name == own_err_param and p.direction == "out":
             changes["is_error_out"] = True
-        out.append(replace(p, **changes) if changes else p)
+        out.append(complete(p, **changes))
     return tuple(out)
+
+
+_Built = TypeVar("_Built")
+
+
+def complete(obj: _Built, **fields: Any) -> _Built:
+    """Set fields of a model object that normalisation has just built and that nothing else
+    holds yet: what `dataclasses.replace` gives, without building every object twice."""
+    for name, value in fields.items():
+        object.__setattr__(obj, name, value)
+    return obj
