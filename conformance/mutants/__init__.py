@@ -131,3 +131,78 @@ MUTANTS: tuple[Mutant, ...] = (
     _m("vocab-size-constant", "cuda_model_get_vocab_size returns a constant",
        (IMPL, "return model.shape().n_vocab;", "return 256;")),
 )
+
+
+# The test that caught each mutant in the last full run. The runner tries it alone first and,
+# when it fails, the mutant is caught without the minutes of suite before it; when it passes
+# (the code moved, the suite changed), the whole suite runs as before. So the verdict is the
+# suite's either way: a hint only saves time. tests/test_mutant_catalogue.py checks every hint
+# names a mutant and a test the suite collects.
+FIRST_TRY: dict[str, str] = {
+    "undeclared-code":
+        "conformance/test_plugin.py::test_semantics__residency_and_health_reflect_injected_faults",
+    "wrong-code-null-prompt":
+        "conformance/test_negative.py::test_negative_input[cuda_inference_start-prompt-null]",
+    "null-unchecked":
+        "conformance/test_negative.py::test_negative_input[cuda_inference_next_token-token_out-null]",
+    "range-check-removed":
+        "conformance/test_negative.py::test_negative_input[cuda_inference_start-max_tokens-below-min]",
+    "range-off-by-one":
+        "conformance/test_plugin.py::test_semantics__cancel_ends_the_stream_with_cancelled_idempotently",
+    "nan-accepted":
+        "conformance/test_negative.py::test_negative_input[cuda_inference_start-temperature-nan]",
+    "silent-truncation":
+        "conformance/test_plugin.py::test_semantics__small_buffer_is_an_error_never_truncation",
+    "constant-getter":
+        "conformance/test_plugin.py::test_semantics__usage_getters_report_real_sizes",
+    "leak-on-error-path":
+        "conformance/test_resources.py::test_nth_allocation_failure_is_declared_and_leak_free",
+    "missing-export":
+        "conformance/test_static.py::test_binary_exports_exactly_the_spec_functions",
+    "extra-export":
+        "conformance/test_static.py::test_binary_exports_exactly_the_spec_functions",
+    "enum-renumbered":
+        "conformance/test_static.py::test_header_enum_and_handle_types_match_the_spec",
+    "header-signature-changed":
+        "conformance/test_static.py::test_header_declares_every_function_as_specified",
+    "thread-unsafe-safe-function":
+        "conformance/test_threads.py::test_error_detail_is_per_thread",
+    "cancel-ignored":
+        "conformance/test_plugin.py::test_semantics__cancel_ends_the_stream_with_cancelled_idempotently",
+    "stale-handle-accepted":
+        "conformance/test_plugin.py::test_concurrency__independent_contexts_in_parallel",
+    "wrong-type-handle-accepted":
+        "conformance/test_negative.py::test_negative_input[cuda_destroy-ctx-wrong-type-CudaModel]",
+    "destroy-null-crash":
+        "conformance/test_plugin.py::test_semantics__stream_matches_reference_oracle",
+    "null-error-code-crash":
+        "conformance/test_plugin.py::test_semantics__usage_getters_report_real_sizes",
+    "no-parent-cascade":
+        "conformance/test_plugin.py::test_concurrency__independent_contexts_in_parallel",
+    "fault-injection-ignored":
+        "conformance/test_resources.py::test_nth_allocation_failure_is_declared_and_leak_free",
+    "health-ignores-fault":
+        "conformance/test_plugin.py::test_semantics__residency_and_health_reflect_injected_faults",
+    "wrong-error-message":
+        "conformance/test_static.py::test_error_messages_are_the_pinned_ones",
+    "contract-hash-mismatch":
+        "conformance/test_static.py::test_binary_reports_the_spec_contract",
+    "seed-ignored":
+        "conformance/test_plugin.py::test_semantics__stream_matches_reference_oracle",
+    "utf8-split":
+        "conformance/test_plugin.py::test_semantics__stream_matches_reference_oracle",
+    "token-index-off-by-one":
+        "conformance/test_plugin.py::test_semantics__stream_matches_reference_oracle",
+    "max-tokens-overrun":
+        "conformance/test_plugin.py::test_semantics__stream_matches_reference_oracle",
+    "detail-not-cleared":
+        "conformance/test_plugin.py::test_semantics__small_buffer_is_an_error_never_truncation",
+    "tracked-bytes-leak":
+        "conformance/test_resources.py::test_nth_allocation_failure_is_declared_and_leak_free",
+    "stop-reason-guessed":
+        "conformance/test_plugin.py::test_semantics__stream_matches_reference_oracle",
+    "internal-failure-misreported":
+        "conformance/test_negative.py::test_internal_failure_is_declared_and_leaves_nothing[cuda_init]",
+    "vocab-size-constant":
+        "conformance/test_plugin.py::test_semantics__usage_getters_report_real_sizes",
+}
