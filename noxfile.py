@@ -1,4 +1,5 @@
-"""One session per job. `nox -l` lists them; `nox -t ci` runs what CI runs.
+"""One session per job. `nox -l` lists them; `nox -s ci` runs what CI runs (the sessions tagged
+`ci`, in two parallel lanes; `nox -t ci` runs them one after another).
 
 CI runs on a 2-core machine with no GPU: the CUDA backend is compiled when nvcc exists and
 its no-GPU behaviour is tested; `gpu_conformance` and `bench_gpu` run on a GPU machine."""
@@ -7,6 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nox
@@ -223,7 +227,10 @@ def _preload(session: nox.Session, *libs: str) -> str:
 def asan(session: nox.Session) -> None:
     """ASan+UBSan build of the host library: native tests, then 10,000 Hypothesis-made corrupt
     model files through the loader."""
-    _install(session, "test")
+    # The fuzz test loads the ASan library by path (ABI mode) from the source tree's bindings,
+    # so the package (and its own native build) is not installed here.
+    _install(session, "test", package=False)
+    session.install(*GENERATOR_DEPS)
     _cmake(session, "host", "native/build/asan", "-DWORKER_FFI_SANITIZE=address",
            "-DWORKER_FFI_BENCH=OFF", "-DWORKER_FFI_TESTS=ON")
     session.run("ctest", "--test-dir", "native/build/asan", "--output-on-failure", external=True)
@@ -262,6 +269,66 @@ def mutants(session: nox.Session) -> None:
     # Wrapper mutants of the system libsqlite3 (each forwards to the real library but one
     # function): the same core must catch each, and pass the unchanged wrapper.
     session.run("python", "-m", "conformance.plugins.sqlite3_subset.mutants")
+
+
+# `nox -s ci`: every session tagged "ci", in two lanes that run side by side (CI has 2 cores and
+# most sessions keep one busy). Sessions that write the same build tree share a lane: native,
+# conformance and rust use native/build/host; only tests installs the package (setuptools'
+# build/ in the checkout). Lanes are balanced by the sessions' CPU time on a 2-core machine
+# (tests ~230 s, mutants ~290 s; the second lane ~480 s in all).
+CI_LANES: tuple[tuple[str, ...], ...] = (
+    ("tests", "mutants", "lint"),
+    ("native", "conformance", "rust", "conformance_cuda_nogpu", "tsan", "asan", "conformance_sqlite",
+     "examples", "typecheck", "check"),
+)
+# Debian packages the ci sessions install when missing, installed once before the lanes start
+# (two apt-get runs at once would fight over dpkg's lock).
+CI_DEBIAN = ["libsqlite3-dev", "zlib1g-dev", "liblz4-dev"]
+
+
+def _ci_sessions() -> set[str]:
+    return {name for name, func in nox.registry.get().items() if "ci" in getattr(func, "tags", [])}
+
+
+@nox.session(python=False, default=False)
+def ci(session: nox.Session) -> None:
+    """Every CI session (tag "ci") in two parallel lanes; each lane's output is printed when it
+    ends, and the run fails if any session failed. `nox -t ci` runs the same sessions one
+    after another."""
+    lanes = [name for lane in CI_LANES for name in lane]
+    tagged = _ci_sessions()
+    if sorted(lanes) != sorted(tagged):
+        session.error(f"CI_LANES must list every session tagged ci exactly once: missing "
+                      f"{sorted(tagged - set(lanes))}, not tagged or repeated "
+                      f"{sorted(n for n in set(lanes) if lanes.count(n) > 1 or n not in tagged)}")
+    missing = [pkg for pkg, header in SYSTEM_HEADERS if not Path(header).exists()]
+    if missing:
+        _system_headers(session)
+    logs = ROOT / "reports" / "ci-lanes"
+    logs.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    procs = []
+    for k, lane in enumerate(CI_LANES, 1):
+        log = logs / f"lane-{k}.log"
+        # --no-install is not used: each session sets itself up as it would alone.
+        procs.append((k, lane, log, subprocess.Popen(
+            [sys.executable, "-m", "nox", "--no-color", "-s", *lane, *session.posargs],
+            cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)))
+    failed = []
+    for k, lane, log, proc in procs:
+        rc = proc.wait()
+        print(f"\n===== lane {k} ({', '.join(lane)}): exit {rc} after "
+              f"{time.monotonic() - started:.0f} s =====", flush=True)
+        sys.stdout.write(log.read_text(errors="replace"))
+        sys.stdout.flush()
+        if rc != 0:
+            failed.append(k)
+    summary = [line for _, _, log, _ in procs for line in log.read_text(errors="replace").splitlines()
+               if line.startswith("nox > ") and (" was successful" in line or " failed" in line)]
+    print("\n" + "\n".join(summary), flush=True)
+    if failed:
+        session.error(f"lane(s) {failed} failed; their output is above (and in {logs})")
+    session.log(f"all {len(lanes)} ci sessions passed in {time.monotonic() - started:.0f} s")
 
 
 # One generated crate per spec: the worker's, and the SQLite example's (the system libsqlite3).
