@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 
 def _bits(signed: bool, bits: int) -> tuple[int, int]:
@@ -86,8 +86,10 @@ class CType:
         """Number of pointer levels: 0 for `int`, 1 for `sqlite3*`, 2 for `sqlite3**`."""
         return len(self.levels)
 
-    @property
+    @cached_property
     def c(self) -> str:
+        """The type as C source (`const char* const*`); computed once per type: parsed types are
+        shared, and renderers ask for it tens of thousands of times."""
         stars = "".join("* const" if c else "*" for c in self.levels)
         text = f"{'const ' if self.const else ''}{self.base}{stars}"
         return text

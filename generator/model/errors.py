@@ -4,6 +4,7 @@ channel through which a function reports a code."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from generator.problems import Location
 
@@ -68,10 +69,11 @@ class ErrorTable:
         return tuple(c for c in self.codes if not c.is_result)
 
     def by_key(self, key: str) -> ErrorCode:
-        for code in self.codes:
-            if code.key == key:
-                return code
-        raise KeyError(key)
+        return self._by_key[key]
+
+    @cached_property
+    def _by_key(self) -> dict[str, ErrorCode]:
+        return {c.key: c for c in reversed(self.codes)}  # the first of a repeated key wins
 
     @property
     def success(self) -> ErrorCode:

@@ -91,11 +91,11 @@ class Function:
     def fallible(self) -> bool:
         return bool(self.errors)
 
-    @property
+    @cached_property
     def c_params(self) -> str:
         return ", ".join(p.ctype.decl(p.name) for p in self.params) or "void"
 
-    @property
+    @cached_property
     def c_signature(self) -> str:
         return f"{self.returns.ctype.c} {self.name}({self.c_params})"
 

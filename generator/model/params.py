@@ -4,6 +4,7 @@ values, string rules, lengths), plus what the bindings derive from them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from generator.model.ctype import CType
 from generator.model.types import AllowedValue
@@ -96,7 +97,7 @@ class Param:
         ref = "*" if self.nullable and not destroyer else "&"
         return f"::{namespace}::core::object_t<{self.handle}>{ref}"
 
-    @property
+    @cached_property
     def constraint_text(self) -> str:
         """Human-readable summary of every rule on this parameter."""
         parts = []
