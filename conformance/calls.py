@@ -61,6 +61,7 @@ class HandleRef:
     cdata: Any
     name: str
     value: int
+    destroyed: bool = False  # passed to its destroyer (the suite never destroys it again)
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,6 @@ class Caller:
         self.armed: dict[str, dict[str, Any]] = {}   # fault hook -> the handle args it was armed on
         self.created: list[tuple[HandleRef, HandleRef | None]] = []  # (handle, parent handle)
         self.gone: set[int] = set()  # id() of handles destroyed (directly or by cascade)
-        self.destroyed: set[int] = set()  # id() of handles passed to a destroyer, ever
 
     # ------------------------------------------------------------------ examples
     def end_prelude(self) -> None:
@@ -254,7 +254,7 @@ class Caller:
         if fn.destroys:
             target = next((v for v in kwargs.values() if isinstance(v, HandleRef)), None)
             if target is not None:
-                self.destroyed.add(id(target))
+                target.destroyed = True
                 self._mark_gone(target)
 
     def _mark_gone(self, h: HandleRef) -> None:

@@ -134,7 +134,7 @@ class World:
         gone: set[str] = set()
         for h in tree_order(self.spec):
             held = self.handles.get(h.name)
-            if held is None or h.parent in gone or id(held) in self.caller.destroyed:
+            if held is None or h.parent in gone or held.destroyed:
                 gone.add(h.name)
         for h in reversed(tree_order(self.spec)):
             if h.name in self.handles and h.name not in gone:

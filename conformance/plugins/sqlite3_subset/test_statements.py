@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from conformance.calls import Caller, HandleRef
 from conformance.plugins.sqlite3_subset.plugin import OPEN_READWRITE_CREATE, SQL, memory_used
+from conformance.world import World
 
 pytestmark = [pytest.mark.isolated]
 INTEGER, TEXT = 1, 3
@@ -124,3 +125,17 @@ def test_close_with_a_live_statement_is_deferred(caller, rules):
         raise caller.violation("SEM-close-deferred", f"{left} bytes stay allocated after the last "
                                "statement of a closed connection was finalized: the deferred close "
                                "never completed")
+
+
+def test_fixtures_leave_nothing_allocated(caller, rules, plugin):
+    """Each test's fixtures (a connection and a statement, and the stale ones) are gone after
+    the test: the core destroys the statement before its connection, so no connection is left
+    waiting for a statement nobody will finalize (close_v2 defers; it does not cascade)."""
+    World.build(caller, plugin).teardown()  # warm caches
+    base = memory_used()
+    for _ in range(3):
+        World.build(caller, plugin).teardown()
+    left = memory_used() - base
+    if left > 1024:
+        raise caller.violation("HANDLE-sqlite3-lifecycle", f"three fixture builds and teardowns left "
+                               f"{left} bytes allocated: a connection or statement outlived its test")
