@@ -4,19 +4,16 @@ file or a git revision; the report as text, JSON or Markdown."""
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 from generator.diff import diff_views
 from generator.diff.report import Report, render
 from generator.diff.rules import RULES, SEVERITIES
-from generator.diff.source import SourceError, View, load_against, review_spec_with_lines, spec_view
+from generator.diff.source import SourceError, load_against, review_spec_with_lines, spec_view
 from generator.exitcodes import EXIT_BREAKING, EXIT_OK, EXIT_SPEC
 from generator.lock.state import BASELINE
-from generator.model import Spec
-from generator.problems import Problem, SpecError
+from generator.problems import SpecError
 
 
 def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
@@ -42,9 +39,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
         for r in RULES.values():
             print(f"{r.id:<32} {r.severity:<13} {r.level:<4} {r.explanation}")
         return EXIT_OK
-    root = Path(args.root)
+    spec, lines, findings = review_spec_with_lines(args.spec)
     try:
-        spec, lines, findings, old = _load_sides(args.against, args.spec, root)
+        old = load_against(args.against, args.spec, Path(args.root))
     except SourceError as exc:
         _err(str(exc))
         return EXIT_SPEC
@@ -72,28 +69,3 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if any(SEVERITIES.index(c.severity) <= limit for c in report.changes):
             status |= EXIT_BREAKING
     return status
-
-
-PARALLEL_BYTES = 256 * 1024
-
-
-def _load_sides(against: str | None, spec_path: str, root: Path
-                ) -> tuple[Spec, Mapping[str, int], list[Problem], View]:
-    """Load the spec (schema-valid; lint findings returned, not raised) and the side it is
-    compared with. When both are large YAML documents, the old side is parsed in a forked
-    worker while this process validates the new one: the two parses are independent and
-    dominate the time of a large diff."""
-    yaml_old = against is not None and not against.endswith(".json")
-    try:
-        big = Path(spec_path).stat().st_size > PARALLEL_BYTES
-    except OSError:
-        big = False  # review_spec_with_lines reports the missing file
-    if not (yaml_old and big and "fork" in multiprocessing.get_all_start_methods()):
-        spec, lines, findings = review_spec_with_lines(spec_path)
-        return spec, lines, findings, load_against(against, spec_path, root)
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        pending = pool.apply_async(load_against, (against, spec_path, root))
-        spec, lines, findings = review_spec_with_lines(spec_path)
-        return spec, lines, findings, pending.get()
-
-

@@ -235,6 +235,14 @@ class Spec:
     def python_stream(self, handle: str) -> Function | None:
         """The function that makes `handle` iterable: a bool-returning method of it that
         writes a text buffer (`for piece in inference`)."""
-        return next((f for f in self.python_methods(handle)
-                     if f.returns.ctype.is_bool and any(p.ctype.is_char_buffer for p in f.params)),
-                    None)
+        streams = self._python_streams
+        if handle not in streams:
+            streams[handle] = next(
+                (f for f in self.python_methods(handle)
+                 if f.returns.ctype.is_bool and any(p.ctype.is_char_buffer for p in f.params)),
+                None)
+        return streams[handle]
+
+    @cached_property
+    def _python_streams(self) -> dict[str, Function | None]:
+        return {}  # filled as python_stream is asked, once per handle

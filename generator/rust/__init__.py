@@ -84,6 +84,9 @@ class RustView:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._plans: dict[tuple[str, str], call.Plan] = {}
+        # Answers asked for again and again while rendering, by handle and by function name.
+        self._streams: dict[str, Function | None] = {}
+        self._unsupported: dict[str, str] = {}
 
     # -------------------------------------------------------------- crate and linking
     @property
@@ -228,8 +231,10 @@ class RustView:
         return {k: tuple(v) for k, v in out.items()}
 
     def _stream_fn(self, handle: str) -> Function | None:
-        fn = self.spec.python_stream(handle)
-        return fn if fn is not None and call.stream_supported(fn) else None
+        if handle not in self._streams:
+            fn = self.spec.python_stream(handle)
+            self._streams[handle] = fn if fn is not None and call.stream_supported(fn) else None
+        return self._streams[handle]
 
     def methods(self, receiver: str | None) -> tuple[Method, ...]:
         return self._methods.get(receiver, ())
@@ -249,6 +254,11 @@ class RustView:
 
     def unsupported_reason(self, fn: Function) -> str:
         """Why the safe layer cannot express `fn` (it stays reachable through `raw`)."""
+        if fn.name not in self._unsupported:
+            self._unsupported[fn.name] = self._unsupported_reason(fn)
+        return self._unsupported[fn.name]
+
+    def _unsupported_reason(self, fn: Function) -> str:
         if self.receiver(fn) and self._stream_fn(self.receiver(fn) or "") == fn:
             return ""
         for p in fn.params:
@@ -265,7 +275,7 @@ class RustView:
             return "creates a handle neither returned nor written through an out-parameter"
         return ""
 
-    @property
+    @cached_property
     def raw_only(self) -> tuple[tuple[Function, str], ...]:
         return tuple((f, self.unsupported_reason(f)) for f in self.spec.functions
                      if f.destroys is None and f.alias_of is None and self.unsupported_reason(f))
