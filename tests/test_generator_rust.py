@@ -72,6 +72,10 @@ def _variant_spec(tmp_path: Path) -> Path:
     data = yaml.safe_load((ROOT / "spec" / "worker_ffi.yaml").read_text("utf-8"))
     for fn in data["functions"]:
         fn.pop("role", None)  # no contract check, no detail text
+    # Without a detail role, the getters whose only failure signal is a 0 result (waived from
+    # having an error_code) cannot say why they failed: a spec without roles has none of them.
+    waived = set(data.pop("exceptions")[0]["applies_to"])
+    data["functions"] = [fn for fn in data["functions"] if fn["name"] not in waived]
     hostile = HOSTILE.replace("\x00", "")  # the loader refuses C0 controls in a spec
     data["interface"]["doc"] = hostile
     data["errors"]["codes"][2]["message"] = 'Insufficient "VRAM" \\ {}'

@@ -146,6 +146,9 @@ class RecordingRunner:
         self.requests.append(request)
         return None  # "busy": the request got past validation and reached the runner
 
+    async def submit_when_free(self, request: Any, loop: Any) -> None:
+        return self.submit(request, loop)  # no job is ever stopping here
+
     def shutdown(self) -> None:
         pass
 
