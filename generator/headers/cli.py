@@ -12,9 +12,10 @@ from pathlib import Path
 
 from generator.exitcodes import EXIT_FINDINGS, EXIT_OK
 from generator.exitcodes import EXIT_SPEC as EXIT_HEADERS
-from generator.headers.audit import audit, render
+from generator.headers.audit import audit
 from generator.headers.declarations import read_headers
 from generator.headers.emit import to_yaml
+from generator.headers.findings import render
 from generator.headers.infer import infer
 from generator.headers.problems import HeaderError
 from generator.problems import SpecError

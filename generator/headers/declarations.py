@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pycparser import c_ast, c_generator, c_parser  # type: ignore[import-untyped]
+from pycparser import c_ast, c_parser  # type: ignore[import-untyped]
 
 from generator.headers.cexpr import NotConstant, evaluate
 from generator.headers.comments import Comment, RawHeader
@@ -22,9 +22,9 @@ from generator.headers.ir import (
 )
 from generator.headers.preprocess import Preprocessed, preprocess
 from generator.headers.problems import HeaderError, HeaderProblem, Where
+from generator.headers.spelling import GENERATOR, spell, walk
 
 _PARSE_ERR = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?P<msg>.*)$", re.S)
-_GEN = c_generator.CGenerator()
 
 
 def read_headers(headers: list[str], include_dirs: list[str] | None = None,
@@ -119,7 +119,7 @@ class _Reader:
         return seen
 
     def _collect_structs(self, node: c_ast.Node) -> None:
-        for sub in _walk(node):
+        for sub in walk(node):
             if isinstance(sub, (c_ast.Struct, c_ast.Union)) and sub.decls is not None and sub.name:
                 self.defined_structs.add(sub.name)
 
@@ -173,7 +173,7 @@ class _Reader:
         for en in e.values.enumerators:
             if en.value is not None:
                 try:
-                    nxt = evaluate(_GEN.visit(en.value), self._lookup)
+                    nxt = evaluate(GENERATOR.visit(en.value), self._lookup)
                 except NotConstant:
                     self.skipped.append(Skipped("enumerator", en.name, self.where(en),
                                                 "its value is not an integer constant expression"))
@@ -287,41 +287,3 @@ def _deprecated(text: str) -> str | None:
     if m:
         return m.group(1).encode().decode("unicode_escape")
     return "" if re.search(r"\b\w*DEPRECATED\w*\b", text) else None
-
-
-def _walk(node: c_ast.Node):  # type: ignore[no-untyped-def]
-    yield node
-    for _, child in node.children():
-        yield from _walk(child)
-
-
-def spell(t: c_ast.Node) -> tuple[str, bool]:
-    """A type's canonical spelling (`const char*`, `sqlite3**`, `unsigned int`), and whether it
-    is a pointer to a function."""
-    stars = 0
-    while isinstance(t, (c_ast.PtrDecl, c_ast.ArrayDecl)):
-        if isinstance(t.type, c_ast.FuncDecl):
-            return _GEN.visit(_strip_names(t)).strip(), True
-        stars += 1
-        t = t.type
-    if isinstance(t, c_ast.FuncDecl):
-        return _GEN.visit(_strip_names(t)).strip(), True
-    quals = [q for q in getattr(t, "quals", []) if q in ("const", "volatile")]
-    inner = t.type if isinstance(t, c_ast.TypeDecl) else t
-    if isinstance(inner, c_ast.IdentifierType):
-        base = " ".join(inner.names)
-    elif isinstance(inner, (c_ast.Struct, c_ast.Union, c_ast.Enum)):
-        kind = {c_ast.Struct: "struct", c_ast.Union: "union", c_ast.Enum: "enum"}[type(inner)]
-        base = f"{kind} {inner.name or '(anonymous)'}"
-    else:
-        base = _GEN.visit(inner)
-    base = {"_Bool": "bool"}.get(base, base)  # <stdbool.h>'s `bool` reaches the parser expanded
-    return (" ".join([*quals, base]) + "*" * stars), False
-
-
-def _strip_names(t: c_ast.Node) -> c_ast.Node:
-    """A copy-free rendering helper: pycparser prints declarator names; clear them."""
-    for sub in _walk(t):
-        if isinstance(sub, c_ast.TypeDecl):
-            sub.declname = None
-    return c_ast.Typename(None, [], None, t)

@@ -1,4 +1,4 @@
-"""The HTTP section: its references were resolved while it was normalised (generator.http.model);
+"""The HTTP section: its references were resolved while it was normalised (generator.http.resolve);
 the problems found then are reported with the rest."""
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ from typing import Any
 
 from generator import __version__
 from generator.diff import diff_views
+from generator.diff.lines import compact_lines
 from generator.diff.report import Report
-from generator.diff.source import View, baseline_view, compact_lines, load_spec_with_lines, spec_view
+from generator.diff.source import View, baseline_view, load_spec_with_lines, spec_view
 from generator.exitcodes import EXIT_BREAKING, EXIT_DRIFT, EXIT_OK, EXIT_SPEC
 from generator.lock import gate
 from generator.lock.gate import relock_hint

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from generator.diff import diff_views
+from generator.diff.lines import lines_from_model
 from generator.diff.report import Report
-from generator.diff.source import baseline_view, lines_from_model, spec_view
+from generator.diff.source import baseline_view, spec_view
 from generator.exitcodes import EXIT_BREAKING, EXIT_DRIFT, EXIT_OK, EXIT_SPEC
 from generator.lock.state import BASELINE, BaselineError, digest, read_baseline, view_of
 from generator.model import Spec

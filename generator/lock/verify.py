@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.diff import diff_views
-from generator.diff.source import View, baseline_view, lines_from_model, spec_view
+from generator.diff.lines import lines_from_model
+from generator.diff.source import View, baseline_view, spec_view
 from generator.exitcodes import EXIT_DRIFT, EXIT_OK, EXIT_SPEC
 from generator.lock.state import (
     BASELINE,

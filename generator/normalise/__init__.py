@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from generator.http.model import normalise_http
+from generator.http.resolve import normalise_http
 from generator.loader import RawSpec, display_path
 from generator.model import (
     ChangelogEntry,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from generator.model import Function, Param
 
 if TYPE_CHECKING:
-    from generator.rust import Method, RustView
+    from generator.rust.methods import Method, RustMethods
 
 SAFETY = ("// SAFETY: handle arguments are live (owned by, or borrowed from, their Rust values),",
           "// strings and lengths come from Rust values that outlive the call, out-pointers point",
@@ -30,7 +30,7 @@ def failure_test(fn: Function, value: str) -> str:
     return " && ".join(f"{value} != {v}" for v in fn.channel.success_values) or f"{value} != 0"
 
 
-def detail_expr(rs: RustView, fn: Function, receiver: str, created: str = "") -> str:
+def detail_expr(rs: RustMethods, fn: Function, receiver: str, created: str = "") -> str:
     """The detail text of a failure of `fn`, read on the failing thread before anything else."""
     ch = fn.channel
     if ch.detail_from is None:
@@ -48,7 +48,7 @@ def detail_expr(rs: RustView, fn: Function, receiver: str, created: str = "") ->
     return "String::new()"
 
 
-def can_fail(fn: Function, rs: RustView) -> bool:
+def can_fail(fn: Function, rs: RustMethods) -> bool:
     ch = fn.channel
     if ch.is_status:
         return True
@@ -59,7 +59,7 @@ def can_fail(fn: Function, rs: RustView) -> bool:
     return False
 
 
-def precondition_checks(rs: RustView, fn: Function, p: Param, name: str) -> list[str]:
+def precondition_checks(rs: RustMethods, fn: Function, p: Param, name: str) -> list[str]:
     """Rust checks of a parameter's preconditions that the spec states as rules (breaking one
     is undefined behaviour in C, so a safe method refuses the value before the call). Prose
     preconditions are the caller's; NULL and UTF-8 rules are already kept by the Rust types."""
@@ -89,8 +89,8 @@ def precondition_checks(rs: RustView, fn: Function, p: Param, name: str) -> list
     return lines
 
 
-def _arguments(rs: RustView, m: Method, receiver: str) -> tuple[list[tuple[str, str]], list[str],
-                                                                 list[str]]:
+def _arguments(rs: RustMethods, m: Method, receiver: str
+               ) -> tuple[list[tuple[str, str]], list[str], list[str]]:
     fn = m.fn
     fc = "&" + rs.fn_const(fn)
     by_name = {p.name: p for p in fn.params}
@@ -153,12 +153,12 @@ def _arguments(rs: RustView, m: Method, receiver: str) -> tuple[list[tuple[str, 
                 "false" if p.ctype.base == "bool" else "0")
             pre.append(f"let mut {name}: {rs.out_base(p)} = {zero};")
             args.append(f"&mut {name}")
-        else:  # filtered out by RustView.unsupported_reason
+        else:  # filtered out by RustMethods.unsupported_reason
             raise AssertionError(f"{fn.name}.{p.name}: binding {b!r} has no Rust mapping")
     return sig, pre, args
 
 
-def plan(rs: RustView, m: Method, receiver: str = "self.raw") -> Plan:
+def plan(rs: RustMethods, m: Method, receiver: str = "self.raw") -> Plan:
     """The whole body of method `m` (`create` or `call`)."""
     fn = m.fn
     fc = "&" + rs.fn_const(fn)
@@ -194,7 +194,7 @@ def plan(rs: RustView, m: Method, receiver: str = "self.raw") -> Plan:
                 tuple(lines))
 
 
-def _create(rs: RustView, m: Method, receiver: str, detail: str) -> list[str]:
+def _create(rs: RustMethods, m: Method, receiver: str, detail: str) -> list[str]:
     fn = m.fn
     fc = "&" + rs.fn_const(fn)
     handle = rs.spec.handle(str(fn.creates))
@@ -225,7 +225,7 @@ def _create(rs: RustView, m: Method, receiver: str, detail: str) -> list[str]:
                     f"{fc}, \"reported success but wrote no handle\".into()))"]
 
 
-def close_plan(rs: RustView, handle_name: str) -> Plan | None:
+def close_plan(rs: RustMethods, handle_name: str) -> Plan | None:
     """`close(self) -> Result<()>` for a destroyer that reports failure; None otherwise."""
     fn = rs.spec.function(rs.spec.handle(handle_name).destroyed_by)
     if not (fn.channel.is_status or (fn.channel.is_out_param and fn.errors)):
@@ -248,7 +248,7 @@ def close_plan(rs: RustView, handle_name: str) -> Plan | None:
     return Plan((), "Result<()>", tuple(lines))
 
 
-def stream_call(rs: RustView, fn: Function) -> str:
+def stream_call(rs: RustMethods, fn: Function) -> str:
     """The C call of a stream's step inside its iterator (`self` is the stream)."""
     args = []
     for p in fn.params:
