@@ -38,5 +38,5 @@ def own_channel(spec: Spec, fn: Function) -> bool:
 
 
 def known_type(spec: Spec, ctype: CType) -> bool:
-    return ctype.is_scalar_base or ctype.base in {h.name for h in spec.handles} or \
+    return ctype.is_scalar_base or spec.has_handle(ctype.base) or \
         spec.type_decl(ctype.base) is not None

@@ -60,6 +60,9 @@ class Spec:
     def handle(self, name: str) -> Handle:
         return self._handles_by_name[name]
 
+    def has_handle(self, name: str) -> bool:
+        return name in self._handles_by_name
+
     def functions_in(self, group: str) -> tuple[Function, ...]:
         return self._functions_by_group.get(group, ())
 
