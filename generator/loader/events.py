@@ -77,30 +77,36 @@ class Builder:
 
     def _build(self, next_event: Any) -> Any:
         # One frame per open mapping or sequence: [container, path, pending key (mappings),
-        # anchor, is a mapping]. The loop runs once per event of the document, so it tests
-        # the event's class by identity, most frequent first.
+        # anchor, is a mapping]. The loop runs once per event of the document (a large spec
+        # has over a hundred thousand), so it tests the event's class by identity, scalars
+        # first, and takes the common scalars (plain ones seen before, quoted text) inline.
         stack: list[list[Any]] = []
         frame: list[Any] | None
         marks = self.marks
+        plain = self._plain
+        anchors = self.anchors
+        budget = self.budget
+        nodes = self.nodes
         root: Any = None
         documents = 0
         while (event := next_event()) is not None:
             kind = event.__class__
-            if kind is _END_MAPPING or kind is _END_SEQUENCE:
-                frame = stack.pop()
-                if frame[3] is not None:
-                    self.anchors[frame[3]] = frame[0]
-                    self.open_anchors.discard(frame[3])
-                continue
-            if kind is _DOCUMENT:
-                documents += 1
-                if documents > 1:
-                    raise self._stop(Problem("SPEC-yaml", "the file holds more than one YAML "
-                                             "document", self._loc(event), (),
-                                             "remove the `---` that starts a second document"))
-                continue
-            if kind in _FRAMING:
-                continue
+            if kind is not _SCALAR:
+                if kind is _END_MAPPING or kind is _END_SEQUENCE:
+                    frame = stack.pop()
+                    if frame[3] is not None:
+                        anchors[frame[3]] = frame[0]
+                        self.open_anchors.discard(frame[3])
+                    continue
+                if kind is _DOCUMENT:
+                    documents += 1
+                    if documents > 1:
+                        raise self._stop(Problem("SPEC-yaml", "the file holds more than one "
+                                                 "YAML document", self._loc(event), (),
+                                                 "remove the `---` that starts a second document"))
+                    continue
+                if kind in _FRAMING:
+                    continue
             # A node: where does it go?
             if stack:
                 frame = stack[-1]
@@ -128,14 +134,22 @@ class Builder:
             else:
                 frame = None
                 path = ()
-            self.nodes += 1
-            if self.nodes > self.budget:
+            nodes += 1
+            if nodes > budget:
                 raise self._over_budget(event, path)
             marks[path] = event.start_mark
             if kind is _SCALAR:
-                value = self._scalar(event, path)
+                value = _UNSEEN
+                if event.tag is None:
+                    text = event.value
+                    if event.implicit[0]:
+                        value = plain.get(text, _UNSEEN)
+                    elif _UNWRITABLE.search(text) is None:
+                        value = text  # quoted: the text as written
+                if value is _UNSEEN:
+                    value = self._scalar(event, path)
                 if event.anchor is not None:
-                    self.anchors[event.anchor] = value
+                    anchors[event.anchor] = value
             elif kind is _START_MAPPING or kind is _START_SEQUENCE:
                 if len(stack) >= MAX_DEPTH:
                     raise self._stop(_too_deep(self._loc(event)))
@@ -145,7 +159,9 @@ class Builder:
                     self.open_anchors.add(event.anchor)
                 stack.append([value, path, None, event.anchor, mapping])
             else:  # an alias
+                self.nodes = nodes
                 value = self._alias(event, path)
+                nodes = self.nodes
             if frame is None:
                 root = value
             elif frame[4]:
@@ -153,6 +169,7 @@ class Builder:
                 frame[2] = None
             else:
                 frame[0].append(value)
+        self.nodes = nodes
         return root
 
     def _alias(self, event: Any, path: Path) -> Any:
