@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import importlib.util
 import json
 import marshal
 import os
@@ -68,25 +69,43 @@ def _draft7(node: Any) -> Any:
     return node
 
 
+class _Invalid(Exception):
+    """What the compiled validator raises here for an invalid spec: its code is generated to
+    import fastjsonschema's exception classes, which would mean importing fastjsonschema on
+    every run; validate_schema reads nothing from the exception but that it was raised."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args)
+
+
+# The line of fastjsonschema's generated code that the cached code does without (_Invalid).
+_EXCEPTIONS_IMPORT = "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException\n"
+
+
 @lru_cache(maxsize=1)
 def fast_validator() -> Callable[[Any], Any] | None:
     """A compiled validator (fastjsonschema) that answers "valid?" 15-40x faster than
-    jsonschema; its code is cached per user, keyed by the schema and the library version.
-    jsonschema still reports the problems of an invalid spec, with every violation."""
-    try:
-        import fastjsonschema  # type: ignore[import-untyped,import-not-found,unused-ignore]
-    except ImportError:
+    jsonschema; its code is cached per user, keyed by the schema and the installed library,
+    so a run with the cache in place does not import fastjsonschema at all. jsonschema still
+    reports the problems of an invalid spec, with every violation."""
+    library = importlib.util.find_spec("fastjsonschema")
+    if library is None or library.origin is None:
         return None
     definition = _draft7(_strict(copy.deepcopy(schema())))
-    key = hashlib.sha256(json.dumps([definition, fastjsonschema.VERSION, sys.version],
+    installed = os.stat(library.origin)
+    key = hashlib.sha256(json.dumps([definition, library.origin, installed.st_mtime_ns,
+                                     installed.st_size, sys.version],
                                     sort_keys=True).encode()).hexdigest()[:24]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     cached = FsPath(base) / "ffispec" / f"schema-{key}.marshal"
     try:
         code = marshal.loads(cached.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
+        import fastjsonschema  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
         source = fastjsonschema.compile_to_code(definition, use_default=False)
-        code = compile(source, "<ffispec schema validator>", "exec")
+        code = compile(source.replace(_EXCEPTIONS_IMPORT, "", 1), "<ffispec schema validator>",
+                       "exec")
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(f".{os.getpid()}.tmp")
@@ -94,7 +113,8 @@ def fast_validator() -> Callable[[Any], Any] | None:
             os.replace(tmp, cached)
         except OSError:
             pass  # read-only home: compile every time
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"JsonSchemaValueException": _Invalid,
+                                 "JsonSchemaValuesException": _Invalid}
     exec(code, namespace)  # noqa: S102 - code generated from our own schema
     entry = namespace.get("validate")
     if entry is None:
