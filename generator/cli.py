@@ -5,6 +5,7 @@ lock without the version bump it needs); 8 a breaking change without a major ver
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -72,12 +73,21 @@ def _command_in(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
+# A run builds large structures that live until it ends (the spec's data and model, a few
+# hundred thousand objects for a large spec, and the rendered text): at Python's default
+# thresholds the cyclic collector walks them over and over, a third of the CPU time of a large
+# `generate`. Collecting young objects less often keeps the memory used about the same.
+GC_THRESHOLD = (100_000, 50, 100)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(_command_in(words)).parse_args(words)
     if hasattr(args, "spec") and args.spec is None:
         args.spec = default_spec()
     token = PROJECT_ROOT.set(getattr(args, "root", None))
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
     try:
         return int(args.func(args))
     except SpecError as exc:
@@ -91,4 +101,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     finally:
+        gc.set_threshold(*thresholds)
         PROJECT_ROOT.reset(token)
