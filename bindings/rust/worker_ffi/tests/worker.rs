@@ -8,7 +8,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use worker_ffi::{raw, ErrorKey, Fault, Library, StopReason};
 
-/// The library's handle and byte counters are process-wide; tests that read them run alone.
+/// The library's handle and byte counters are process-wide: every test that creates handles
+/// takes this lock, so a test that counts them sees no other test's handles come and go.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
@@ -55,6 +56,7 @@ fn the_linked_library_reports_the_bindings_contract() {
 
 #[test]
 fn greedy_streams_match_the_reference_text_and_keep_utf8_whole() {
+    let _serial = serial();
     let lib = lib();
     let context = lib.init(0).unwrap();
     let model = context.load_model(&model_path("tiny.gguf")).unwrap();
@@ -81,6 +83,7 @@ fn greedy_streams_match_the_reference_text_and_keep_utf8_whole() {
 
 #[test]
 fn seeded_sampling_reproduces_and_max_tokens_bounds_the_stream() {
+    let _serial = serial();
     let lib = lib();
     let context = lib.init(0).unwrap();
     let model = context.load_model(&model_path("tiny.gguf")).unwrap();
@@ -214,6 +217,7 @@ fn closing_twice_through_raw_is_a_harmless_no_op() {
 
 #[test]
 fn cancel_through_the_remote_ends_the_stream_with_cancelled() {
+    let _serial = serial();
     let lib = lib();
     let context = lib.init(0).unwrap();
     let model = context.load_model(&model_path("tiny.gguf")).unwrap();
@@ -233,6 +237,7 @@ fn cancel_through_the_remote_ends_the_stream_with_cancelled() {
 
 #[test]
 fn cancels_racing_a_stream_from_several_threads_end_it_cleanly() {
+    let _serial = serial();
     let lib = lib();
     let context = lib.init(0).unwrap();
     let model = context.load_model(&model_path("tiny.gguf")).unwrap();
@@ -256,6 +261,7 @@ fn cancels_racing_a_stream_from_several_threads_end_it_cleanly() {
 
 #[test]
 fn handles_move_to_other_threads() {
+    let _serial = serial();
     let lib = lib();
     let context = lib.init(0).unwrap();
     let model = context.load_model(&model_path("tiny.gguf")).unwrap();
