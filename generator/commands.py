@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from generator.exitcodes import EXIT_OK
+from generator.lints.declared import unchecked_note
 from generator.lock.state import lock_state
 from generator.render import rendered_artefacts, write_all
 from generator.spec import load_spec
@@ -31,4 +32,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     print(f"ok: {args.spec}: {len(spec.functions)} functions, {len(spec.handles)} handles, "
           f"{len(spec.errors.codes)} error codes; no problems")
+    note = unchecked_note(spec)
+    if note is not None:
+        print(f"note: {note}")
     return EXIT_OK

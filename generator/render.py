@@ -22,6 +22,7 @@ from generator.http.openapi import render_openapi
 from generator.lock.state import LockState
 from generator.model import Spec, Targets
 from generator.problems import Location, Problem, SpecError
+from generator.usercache import cache_dir
 
 REGENERATE = "ffispec generate"
 
@@ -82,13 +83,8 @@ ARTEFACTS: list[Artefact] = [
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates are cached per user: compiling them is most of a small spec's
     generation time. Keyed by template source, so an edited template recompiles."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(base, "ffispec", f"jinja-{jinja2.__version__}")
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError:
-        return None  # read-only home: compile every time
-    return jinja2.FileSystemBytecodeCache(directory)
+    directory = cache_dir(f"jinja-{jinja2.__version__}")
+    return jinja2.FileSystemBytecodeCache(str(directory)) if directory is not None else None
 
 
 class _Context(jinja2.runtime.Context):

@@ -18,7 +18,7 @@ MAX_LINES = 300
 OVERSIZED: dict[str, str] = {}
 # Third-party modules imported where they are used, not at module level: each is heavy and
 # needed only on one path (an invalid spec, a fallback, `verify-lock --lib`).
-LAZY_IMPORTS = {"jsonschema", "fastjsonschema", "cffi"}
+LAZY_IMPORTS = {"jsonschema", "fastjsonschema", "cffi", "pycparser"}
 
 
 def _module_name(path: Path) -> str:

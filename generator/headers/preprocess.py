@@ -7,25 +7,15 @@ a typedef from a small file written at run time."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.cc import BUILTIN_TYPES, GNU_DEFINES, find_compiler
 from generator.headers.problems import HeaderError, HeaderProblem, Where
-
-# Extensions that mean nothing to an ABI description; each is removed by a -D define.
-GNU_DEFINES = (
-    "__attribute__(x)=", "__extension__=", "__restrict=", "__restrict__=", "__inline=",
-    "__inline__=", "__asm__(x)=", "__asm(x)=", "__volatile__=", "__THROW=", "__wur=",
-    "__int128=long long", "_Float128=long double", "__float128=long double",
-    "_Noreturn=", "__declspec(x)=",
-)
-BUILTIN_TYPES = "typedef void *__builtin_va_list;\n"
 
 _MARKER = re.compile(r'^# (\d+) "((?:[^"\\]|\\.)*)"((?: \d)*)\s*$')
 _DIAG = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<kind>fatal error|error): "
@@ -45,12 +35,9 @@ class Preprocessed:
 
 def compiler() -> str:
     """The C compiler: $CC, else cc, gcc or clang from PATH."""
-    cc = os.environ.get("CC")
-    if cc:
+    cc = find_compiler()
+    if cc is not None:
         return cc
-    for name in ("cc", "gcc", "clang"):
-        if shutil.which(name):
-            return name
     raise HeaderError([HeaderProblem("HDR-no-compiler", "no C compiler found (cc, gcc or clang)",
                                      Where("<environment>", 0),
                                      "install one (`apt-get install gcc`) or set CC")])

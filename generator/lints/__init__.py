@@ -4,12 +4,22 @@ from the catalogue in rules.py (LINT_RULES), the spec location and a fix hint. A
 lock document prints.
 
 One module per area (names, handles, errors, parameters, types and targets, threads, HTTP,
-waivers); LINTS runs them in a fixed order, which is the order of findings that share a
-location."""
+waivers, agreement with the included headers); LINTS runs them in a fixed order, which is the
+order of findings that share a location."""
 
 from __future__ import annotations
 
-from generator.lints import errors, handles, http, names, parameters, threads, types_and_targets, waivers
+from generator.lints import (
+    declared,
+    errors,
+    handles,
+    http,
+    names,
+    parameters,
+    threads,
+    types_and_targets,
+    waivers,
+)
 from generator.lints.common import Lint
 from generator.lints.rules import LINT_RULES
 from generator.model import Spec
@@ -33,6 +43,7 @@ LINTS: tuple[Lint, ...] = (
     waivers.exception_targets,
     http.http_section,
     names.reserved_names,
+    declared.declarations,
 )
 
 

@@ -41,6 +41,8 @@ LINT_RULES: Mapping[str, str] = MappingProxyType({
                         "misused",
     "LINT-nullable-scalar": "a parameter that is not a pointer is marked nullable",
     "LINT-unknown-type": "a type is neither a C scalar, a declared handle nor a declared type",
+    "LINT-declaration-conflict": "a function, handle or type differs from (or is missing in) the "
+                                 "declaration of the library header the generated header includes",
     "LINT-len-unknown": "`len` names a parameter the function does not have",
     "LINT-len-not-integer": "`len` names a parameter that is not an integer",
     "LINT-string-rule-type": "string rules on a parameter that is not a string",

@@ -15,11 +15,11 @@ import sys
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
 from generator.loader.source import RawSpec
 from generator.problems import Path, Problem
+from generator.usercache import cache_dir
 
 if TYPE_CHECKING:
     import jsonschema
@@ -96,9 +96,11 @@ def fast_validator() -> Callable[[Any], Any] | None:
     key = hashlib.sha256(json.dumps([definition, library.origin, installed.st_mtime_ns,
                                      installed.st_size, sys.version],
                                     sort_keys=True).encode()).hexdigest()[:24]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    cached = FsPath(base) / "ffispec" / f"schema-{key}.marshal"
+    base = cache_dir()
+    cached = base / f"schema-{key}.marshal" if base is not None else None
     try:
+        if cached is None:
+            raise OSError("no cache directory")
         code = marshal.loads(cached.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         import fastjsonschema  # type: ignore[import-untyped,import-not-found,unused-ignore]
@@ -107,12 +109,12 @@ def fast_validator() -> Callable[[Any], Any] | None:
         code = compile(source.replace(_EXCEPTIONS_IMPORT, "", 1), "<ffispec schema validator>",
                        "exec")
         try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(marshal.dumps(code))
-            os.replace(tmp, cached)
+            if cached is not None:
+                tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(marshal.dumps(code))
+                os.replace(tmp, cached)
         except OSError:
-            pass  # read-only home: compile every time
+            pass  # read-only cache: compile every time
     namespace: dict[str, Any] = {"JsonSchemaValueException": _Invalid,
                                  "JsonSchemaValuesException": _Invalid}
     exec(code, namespace)  # noqa: S102 - code generated from our own schema

@@ -38,8 +38,9 @@ _TYPE_WORDS = frozenset({"unsigned", "signed", "long", "short", "int", "char", "
 _TOKEN_RE = re.compile(r"\*|[A-Za-z_][A-Za-z0-9_]*|\S")
 
 
-def _canonical_base(words: list[str]) -> str:
-    """`long unsigned int long` -> `unsigned long long`; `unsigned` -> `unsigned int`."""
+def canonical_base(words: list[str]) -> str:
+    """`long unsigned int long` -> `unsigned long long`; `unsigned` -> `unsigned int`;
+    ValueError when the words mix a type name with integer words."""
     if len(words) == 1 and words[0] not in ("unsigned", "signed", "long", "short"):
         return words[0]
     if any(w not in _TYPE_WORDS for w in words):
@@ -198,7 +199,7 @@ def _parse(text: str) -> CType:
     if not words:
         raise ValueError(f"not a C type of the spec language: {text!r} (no base type)")
     try:
-        base = _canonical_base(words)
+        base = canonical_base(words)
     except ValueError as exc:
         raise ValueError(f"not a C type of the spec language: {text!r} ({exc})") from None
     return CType(base=base, const=const, pointer=bool(levels), levels=tuple(levels))
