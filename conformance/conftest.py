@@ -156,16 +156,31 @@ def caller(library, spec, rules, request) -> Caller:
     return Caller(library, spec, rules, test=request.node.nodeid)
 
 
-@pytest.fixture
-def world(caller, plugin, rules) -> World:
-    """One live handle of every type, stale and forged handles, valid values."""
-    def probe() -> None:  # in a forked child first: a crash while building is a finding
-        World.build(caller, plugin).teardown()
+def _probe_world(config: pytest.Config, caller: Caller, plugin, rules, what: str) -> None:
+    """Build and tear down the fixtures once per library and test process, in a forked child
+    (the test process keeps off the device): a crash while building is a finding of its own,
+    and a library without a device skips its tests. Each test's child builds its own world
+    afterwards, so a crash there is still caught, as a finding of that test."""
+    probed: dict[Path, NoDevice | None] = config.__dict__.setdefault("_conformance_probed", {})
+    key = caller.library.path
+    if key not in probed:
+        def probe() -> None:
+            World.build(caller, plugin).teardown()
 
-    try:
-        isolation.run_forked(probe, rules, "building the fixtures (one live handle of every type)")
-    except NoDevice as exc:
-        pytest.skip(str(exc))
+        try:
+            isolation.run_forked(probe, rules, what)
+            probed[key] = None
+        except NoDevice as exc:
+            probed[key] = exc
+    if probed[key] is not None:
+        pytest.skip(str(probed[key]))
+
+
+@pytest.fixture
+def world(caller, plugin, rules, pytestconfig) -> World:
+    """One live handle of every type, stale and forged handles, valid values."""
+    _probe_world(pytestconfig, caller, plugin, rules,
+                 "building the fixtures (one live handle of every type)")
     w = LazyWorld(caller)
     yield w
     w.teardown()
@@ -177,14 +192,7 @@ def worlds(libraries, spec, rules, plugin, request) -> list[LazyWorld]:
     out = []
     for lib in libraries[:2]:
         caller = Caller(lib, spec, rules, test=request.node.nodeid)
-
-        def probe(caller: Caller = caller) -> None:  # in a child: the test process keeps off the device
-            World.build(caller, plugin).teardown()
-
-        try:
-            isolation.run_forked(probe, rules, f"building the fixtures on {lib.label}")
-        except NoDevice as exc:
-            pytest.skip(str(exc))
+        _probe_world(request.config, caller, plugin, rules, f"building the fixtures on {lib.label}")
         out.append(LazyWorld(caller))
     return out
 
