@@ -1,7 +1,7 @@
 """Mode "describe an existing library": the header generated from the SQLite spec sits in one
 translation unit with the system <sqlite3.h>, as C and C++, warnings as errors; it references
 the library's own types and codes instead of re-emitting them; a wrong declaration in the spec
-is caught by the compiler."""
+is refused by lint and, were it rendered, caught by the compiler."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import pytest
 from conftest import EXAMPLE, REPO
 
 from generator.cli import main as ffispec
-from generator.spec import load_spec
+from generator.loader import load_raw
+from generator.render import render_header
+from generator.spec import load_spec, review_raw
 
 SPEC_PATH = EXAMPLE / "spec" / "sqlite3.yaml"
 SPEC = load_spec(SPEC_PATH)
@@ -44,8 +46,10 @@ def test_header_compiles_in_one_unit_with_sqlite3_h(tmp_path: Path, compiler: st
     assert proc.returncode == 0, proc.stderr
 
 
-def test_a_declaration_that_differs_from_sqlite3_h_does_not_compile(tmp_path: Path) -> None:
-    """The check above can fail: one wrong parameter type in the spec breaks the C build."""
+def test_a_declaration_that_differs_from_sqlite3_h_is_refused_then_does_not_compile(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The check above can fail: one wrong parameter type in the spec is refused by lint, naming
+    the line of <sqlite3.h>; and the header rendered regardless breaks the C build."""
     text = SPEC_PATH.read_text().replace(
         '{name: value, type: double, direction: in, doc: "The value."}',
         '{name: value, type: float, direction: in, doc: "The value."}')
@@ -53,8 +57,15 @@ def test_a_declaration_that_differs_from_sqlite3_h_does_not_compile(tmp_path: Pa
     spec = tmp_path / "spec" / "sqlite3.yaml"
     spec.parent.mkdir()
     spec.write_text(text)
-    assert ffispec(["generate", "--spec", str(spec), "--root", str(tmp_path)]) == 0
-    proc = _compile(tmp_path, tmp_path / SPEC.interface.header.path, "gcc", "c11", True)
+    assert ffispec(["generate", "--spec", str(spec), "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "LINT-declaration-conflict" in err and "sqlite3_bind_double" in err
+    assert "sqlite3.h:" in err and not (tmp_path / SPEC.interface.header.path).exists()
+    header = tmp_path / "wrong.h"
+    model, findings = review_raw(load_raw(spec))
+    assert [f.rule for f in findings] == ["LINT-declaration-conflict"]
+    header.write_text(render_header(model))
+    proc = _compile(tmp_path, header, "gcc", "c11", True)
     assert proc.returncode != 0
     assert "sqlite3_bind_double" in proc.stderr and "conflicting types" in proc.stderr
 
