@@ -116,12 +116,14 @@ class Spec:
         chain = self.ancestors(receiver)
         return chain.index(target) if target in chain else None
 
-    @property
+    @cached_property
     def requirement_index(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        """Requirement ID -> the functions that implement it, sorted by ID."""
-        reqs = sorted({r for f in self.functions for r in f.requirements})
-        return tuple((r, tuple(f.name for f in self.functions if r in f.requirements))
-                     for r in reqs)
+        """Requirement ID -> the functions that implement it (in spec order), sorted by ID."""
+        index: dict[str, list[str]] = {}
+        for f in self.functions:
+            for r in dict.fromkeys(f.requirements):
+                index.setdefault(r, []).append(f.name)
+        return tuple((r, tuple(index[r])) for r in sorted(index))
 
     def children_of(self, handle: str) -> tuple[Handle, ...]:
         return tuple(h for h in self.handles if h.parent == handle)

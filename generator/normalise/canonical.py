@@ -129,12 +129,28 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def hashed_contract(canonical_data: dict[str, Any]) -> dict[str, Any]:
+def _drop_docs(value: Any) -> Any:
+    """strip_docs in place, for data made to be hashed and thrown away: no copy of every
+    dict and list of a large contract."""
+    work = [value]
+    while work:
+        node = work.pop()
+        if type(node) is dict:
+            for key in _DOC_FIELDS.intersection(node):
+                del node[key]
+            work.extend(v for v in node.values() if type(v) is dict or type(v) is list)
+        else:
+            work.extend(v for v in node if type(v) is dict or type(v) is list)
+    return value
+
+
+def hashed_contract(canonical_data: dict[str, Any], *, in_place: bool = False) -> dict[str, Any]:
     """The part of a canonical contract its hash covers: no documentation, no HTTP service
     (the library does not implement it, so its changes must not touch its hash) and no
     testing-hook role (metadata for tooling, generator/roles.py: hashed as no role, so
-    declaring one leaves the hash of an existing contract as it was)."""
-    data = strip_docs(canonical_data)
+    declaring one leaves the hash of an existing contract as it was). `in_place` edits the
+    data given instead of a copy (for data nothing else holds)."""
+    data = _drop_docs(canonical_data) if in_place else strip_docs(canonical_data)
     data.pop("http", None)
     for fn in data.get("functions", ()):
         if fn.get("role") in TESTING_ROLES:
@@ -143,6 +159,6 @@ def hashed_contract(canonical_data: dict[str, Any]) -> dict[str, Any]:
 
 
 def contract_hash(spec: Spec) -> str:
-    data = hashed_contract(canonical(spec))
+    data = hashed_contract(canonical(spec), in_place=True)
     # The version is part of the contract; the pinned messages are too (callers print them).
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
