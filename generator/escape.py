@@ -38,11 +38,14 @@ def visible(text: object) -> str:
 
 # ----------------------------------------------------------------------- C and C++
 
+_TRIGRAPH_START = re.compile(r"\?(?=\?)")  # a `?` followed by another
+
+
 def c_comment(text: object) -> str:
     """Text inside a C or C++ block comment (`/* */`, Doxygen `/** */`): one line, no comment
     terminator, no nested opener (-Wcomment), no trigraph (`??/` at a line end is one)."""
     line = visible(text).replace("*/", "*\\/").replace("/*", "/\\*")
-    return re.sub(r"\?(?=\?)", "? ", line)
+    return _TRIGRAPH_START.sub("? ", line) if "??" in line else line
 
 
 def c_doc(text: object, width: int = 92, prefix: str = " * ") -> str:

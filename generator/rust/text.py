@@ -25,12 +25,16 @@ def ident(name: str) -> str:
     return f"r#{name}" if name in _RUST_KEYWORDS else name
 
 
+_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+@lru_cache(maxsize=8192)
 def snake(name: str) -> str:
     """`zSql` / `iCol` / `ppDb` -> `z_sql` / `i_col` / `pp_db`; already snake names stay."""
-    out = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
-    return ident(out.lower())
+    return ident(_HUMP.sub(r"_\1", name).lower())
 
 
+@lru_cache(maxsize=8192)
 def camel(name: str) -> str:
     """`VRAM_OOM` / `max_tokens` -> `VramOom` / `MaxTokens`."""
     return "".join(part[:1].upper() + part[1:].lower() for part in name.split("_") if part)
