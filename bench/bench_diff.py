@@ -1,7 +1,7 @@
 """Benchmark `ffispec diff`: CPU and wall time of the real command, as a fresh process (start-up
 and imports included, as a user sees it), median of several runs.
 
-    python bench/bench_diff.py [--repeats 7] [--functions 2000]
+    python bench/bench_diff.py [--repeats 7] [--functions 2000] [--baseline REV | --no-baseline]
 
 Cases:
 - worker spec: the committed spec against an edited copy (three rule hits), both as two spec
@@ -12,7 +12,9 @@ Targets, in CPU time (which a busy machine inflates less than wall time): worker
 300 ms, synthetic 2,000-function specs under 1.5 s. Each figure is a median of CPU time (the
 process and any child it waits for) with the wall time of the same runs. An in-process
 breakdown (load and validate the new spec, read the old side, classify) shows where the time
-goes.
+goes. The synthetic spec-vs-spec case is also timed against the tree the target was set
+against (bench/baseline.py; interleaved runs, each tree on the synthetic specs its own script
+writes): as a ratio the target is 1.5 / 2.9 s.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.baseline import TARGET_RATIO, TARGETS_SET_AT, NoBaseline, baseline_tree, synthetic_spec  # noqa: E402
 from bench.synthetic_spec import ROOT, write_synthetic  # noqa: E402
 
 WORKER_EDITS = [
@@ -39,13 +42,14 @@ WORKER_EDITS = [
 ]
 
 
-def _ffispec(*args: str, cwd: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the process and its workers) of one run."""
+def _ffispec(*args: str, cwd: Path, tree: Path = ROOT) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process and its workers) of one run of `tree`'s
+    ffispec."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
                     "from generator.cli import main; sys.exit(main(sys.argv[2:]))",
-                    str(ROOT), *args], cwd=cwd, check=True, capture_output=True)
+                    str(tree), *args], cwd=cwd, check=True, capture_output=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -103,6 +107,10 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--functions", type=int, default=2000)
+    parser.add_argument("--baseline", default=TARGETS_SET_AT,
+                        help=f"git revision to time against (default {TARGETS_SET_AT}, where the "
+                             "targets were set)")
+    parser.add_argument("--no-baseline", action="store_true", help="absolute figures only")
     args = parser.parse_args()
     floor = statistics.median(_timed([sys.executable, "-c", "pass"]) for _ in range(args.repeats))
     print(f"bare python start: {floor * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f} on "
@@ -123,10 +131,40 @@ def main() -> int:
         syn_new = write_synthetic(tmp / "syn_v2.yaml", args.functions, revision=1)
         ok &= _case(f"synthetic {args.functions} functions", syn_old, syn_new,
                     max(3, args.repeats // 2), 1.5, tmp)
+        if not args.no_baseline:
+            try:
+                ok &= _against_baseline(args.baseline, args.functions, args.repeats, syn_old,
+                                        syn_new, tmp)
+            except NoBaseline as exc:
+                print(f"no baseline comparison: {exc}")
+                ok = False
     finally:
         os.chdir(ROOT)
         shutil.rmtree(tmp)
     return 0 if ok else 1
+
+
+def _against_baseline(rev: str, functions: int, repeats: int, old: Path, new: Path,
+                      tmp: Path) -> bool:
+    """`diff --spec NEW --against OLD` on the synthetic specs with this tree and with `rev`,
+    interleaved; the median of the per-round CPU ratios against TARGET_RATIO."""
+    with baseline_tree(rev) as base:
+        base_old = synthetic_spec(base, tmp / "baseline_v1.yaml", functions, 0)
+        base_new = synthetic_spec(base, tmp / "baseline_v2.yaml", functions, 1)
+        now, then = [], []
+        for _ in range(repeats):
+            then.append(_ffispec("diff", "--spec", str(base_new), "--against", str(base_old),
+                                 cwd=tmp, tree=base)[1])
+            now.append(_ffispec("diff", "--spec", str(new), "--against", str(old), cwd=tmp)[1])
+    ratios = sorted(a / b for a, b in zip(now, then, strict=True))
+    ratio = statistics.median(ratios)
+    ok = ratio < TARGET_RATIO
+    print(f"synthetic {functions} functions, spec vs spec, against {rev} (interleaved, {repeats} "
+          f"rounds): CPU {statistics.median(now) * 1000:.0f} ms vs "
+          f"{statistics.median(then) * 1000:.0f} ms, median of per-round ratios {ratio:.3f} "
+          f"(range {ratios[0]:.3f}-{ratios[-1]:.3f}); "
+          f"target < {TARGET_RATIO:.3f} (1.5 s / 2.9 s): {'ok' if ok else 'MISSED'}")
+    return ok
 
 
 def _timed(cmd: list[str]) -> float:
