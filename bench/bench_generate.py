@@ -12,7 +12,9 @@ Absolute times differ by a factor of 2-3 between the machines this runs on, so t
 case is also timed against the tree the target was set against (bench/baseline.py: a git
 worktree of that revision, each tree generating from a synthetic spec its own
 bench/synthetic_spec.py writes, runs interleaved): the target as a ratio is 1.5 / 2.9 s.
-That tree renders fewer artefacts (no Rust crate), so the ratio is a strict one."""
+That tree renders fewer artefacts (no Rust crate), so the ratio is a strict one. The children
+run with Python's bytecode cache allowed, as an installed package has it, after one warm-up run
+per tree (`--no-bytecode-cache`: the environment as it is)."""
 
 from __future__ import annotations
 
@@ -37,11 +39,17 @@ WORKER_TARGET_S = 0.3
 SYNTHETIC_TARGET_S = 1.5
 
 
+# The children's environment: by default with Python's bytecode cache allowed, as an installed
+# package has it (a machine that sets PYTHONDONTWRITEBYTECODE would otherwise recompile every
+# module of the generator in every run); --no-bytecode-cache keeps the environment as it is.
+CHILD_ENV: dict[str, str] = dict(os.environ)
+
+
 def _run(cmd: list[str], cwd: Path = ROOT) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one run of `cmd` as a child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, env=CHILD_ENV)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
@@ -67,6 +75,7 @@ def against_baseline(rev: str, functions: int, repeats: int, tmpdir: Path) -> bo
     with baseline_tree(rev) as base:
         base_spec = synthetic_spec(base, tmpdir / f"baseline_{functions}.yaml", functions)
         spec = write_synthetic(tmpdir / f"current_{functions}.yaml", functions)
+        _generate_once(base_spec, base)  # warm: the bytecode cache of the new worktree
         now, then = [], []
         for _ in range(repeats):
             then.append(_generate_once(base_spec, base))
@@ -90,11 +99,19 @@ def main() -> int:
                         help=f"git revision to time against (default {TARGETS_SET_AT}, where the "
                              "targets were set)")
     parser.add_argument("--no-baseline", action="store_true", help="absolute figures only")
+    parser.add_argument("--no-bytecode-cache", action="store_true",
+                        help="run the children with the environment as it is (PYTHONDONTWRITEBYTECODE "
+                             "kept if set) instead of allowing Python's bytecode cache")
     args = parser.parse_args()
+    bytecode = "kept as the environment has it" if args.no_bytecode_cache else "allowed"
+    if not args.no_bytecode_cache:
+        CHILD_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    _generate_once(ROOT / "spec" / "worker_ffi.yaml")  # warm: this tree's bytecode cache
     # A process that only starts Python: the floor every CLI run pays.
     floor = statistics.median(_run([sys.executable, "-c", "pass"])[0] for _ in range(args.repeats))
     print(f"bare python start: CPU {floor * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs (wall times on a busy machine overstate; CPU times less so)")
+          f"on {os.cpu_count()} CPUs (wall times on a busy machine overstate; CPU times less so); "
+          f"bytecode cache {bytecode}")
     worker = ROOT / "spec" / "worker_ffi.yaml"
     cpu, wall = time_generate(worker, args.repeats)
     ok = cpu < WORKER_TARGET_S
