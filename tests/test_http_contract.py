@@ -18,8 +18,9 @@ from starlette.testclient import TestClient
 
 from generator.cli import main
 from generator.http.openapi import render_openapi
+from generator.loader import load_raw
 from generator.problems import SpecError
-from generator.spec import load_spec
+from generator.spec import load_spec, review_raw
 from worker.app import WorkerState, create_app
 from worker.contract import Contract
 from worker.validation import RequestInvalid, Validator
@@ -247,3 +248,19 @@ def test_the_lock_document_lists_every_operation_and_service_error() -> None:
                 assert f"→ `{f.feeds}`" in section
     for e in spec.http.errors:
         assert f"| `{e.key}`" in section and f"| {e.status} |" in section
+
+
+def test_hashing_the_contract_leaves_the_specs_own_http_values_alone(tmp_path: Path) -> None:
+    """The contract hash strips documentation in place from data built to be hashed; a field's
+    default is the spec's own object, so the HTTP section must not be stripped with it."""
+    text = (ROOT / SPEC).read_text()
+    assert text.count("          default: []\n") == 1
+    path = tmp_path / "spec.yaml"
+    path.write_text(text.replace("          default: []\n",
+                                 "          default: [{doc: kept, title: kept}]\n"))
+    raw = load_raw(path)
+    spec, findings = review_raw(raw)  # the default is refused, but the model is built
+    assert [f.rule for f in findings] == ["HTTP-default-invalid"]
+    stop = raw.data["http"]["operations"]["execute"]["request"]["stop"]
+    assert stop["default"] == [{"doc": "kept", "title": "kept"}]
+    assert spec.contract_hash == load_spec(ROOT / SPEC).contract_hash  # HTTP is not hashed

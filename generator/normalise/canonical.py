@@ -135,12 +135,12 @@ def _drop_docs(value: Any) -> Any:
     work = [value]
     while work:
         node = work.pop()
-        if type(node) is dict:
+        if isinstance(node, dict):
             for key in _DOC_FIELDS.intersection(node):
                 del node[key]
-            work.extend(v for v in node.values() if type(v) is dict or type(v) is list)
+            work.extend(v for v in node.values() if isinstance(v, (dict, list)))
         else:
-            work.extend(v for v in node if type(v) is dict or type(v) is list)
+            work.extend(v for v in node if isinstance(v, (dict, list)))
     return value
 
 
@@ -150,8 +150,14 @@ def hashed_contract(canonical_data: dict[str, Any], *, in_place: bool = False) -
     testing-hook role (metadata for tooling, generator/roles.py: hashed as no role, so
     declaring one leaves the hash of an existing contract as it was). `in_place` edits the
     data given instead of a copy (for data nothing else holds)."""
-    data = _drop_docs(canonical_data) if in_place else strip_docs(canonical_data)
-    data.pop("http", None)
+    if in_place:
+        # The HTTP section goes first: it is not hashed, and it holds objects of the spec
+        # itself (a field's default), which in-place stripping must not touch.
+        canonical_data.pop("http", None)
+        data = _drop_docs(canonical_data)
+    else:
+        data = strip_docs(canonical_data)
+        data.pop("http", None)
     for fn in data.get("functions", ()):
         if fn.get("role") in TESTING_ROLES:
             fn["role"] = None
