@@ -13,8 +13,9 @@ case is also timed against the tree the target was set against (bench/baseline.p
 worktree of that revision, each tree generating from a synthetic spec its own
 bench/synthetic_spec.py writes, runs interleaved): the target as a ratio is 1.5 / 2.9 s.
 That tree renders fewer artefacts (no Rust crate), so the ratio is a strict one. The children
-run with Python's bytecode cache allowed, as an installed package has it, after one warm-up run
-per tree (`--no-bytecode-cache`: the environment as it is)."""
+run with Python's bytecode cache allowed, as an installed package has it, after a warm-up run.
+Exit status 1 when a target is missed: the 2,000-function one by the ratio when the baseline
+can be timed, else by the absolute figure."""
 
 from __future__ import annotations
 
@@ -32,35 +33,33 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.baseline import TARGET_RATIO, TARGETS_SET_AT, NoBaseline, baseline_tree, synthetic_spec  # noqa: E402
+from bench.baseline import TARGET_RATIO, TARGETS_SET_AT, Baseline, NoBaseline, baseline_tree, child_env, synthetic_spec  # noqa: E402
 from bench.synthetic_spec import ROOT, write_synthetic  # noqa: E402
 
 WORKER_TARGET_S = 0.3
 SYNTHETIC_TARGET_S = 1.5
 
 
-# The children's environment: by default with Python's bytecode cache allowed, as an installed
-# package has it (a machine that sets PYTHONDONTWRITEBYTECODE would otherwise recompile every
-# module of the generator in every run); --no-bytecode-cache keeps the environment as it is.
-CHILD_ENV: dict[str, str] = dict(os.environ)
-
-
-def _run(cmd: list[str], cwd: Path = ROOT) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of one run of `cmd` as a child process."""
+def _run(cmd: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one run of `cmd` as a child process (with the bytecode
+    cache allowed, bench/baseline.py)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, env=CHILD_ENV)
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True,
+                   env=child_env() if env is None else env)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
 
 
-def _generate_once(spec: Path, tree: Path = ROOT) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of one `python -m generator generate` of `tree` (its
-    directory first on the module path) on `spec`, into a fresh root."""
+def _generate_once(spec: Path, base: Baseline | None = None) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one `python -m generator generate` on `spec`, into a fresh
+    root, by this tree or by the baseline's (its directory first on the module path)."""
     with tempfile.TemporaryDirectory() as tmp:
-        return _run([sys.executable, "-m", "generator", "generate", "--spec", str(spec),
-                     "--root", tmp], cwd=tree)
+        cmd = [sys.executable, "-m", "generator", "generate", "--spec", str(spec), "--root", tmp]
+        if base is None:
+            return _run(cmd)
+        return _run(cmd, cwd=base.tree, env=base.env)
 
 
 def time_generate(spec: Path, repeats: int) -> tuple[float, float]:
@@ -70,12 +69,13 @@ def time_generate(spec: Path, repeats: int) -> tuple[float, float]:
 
 
 def against_baseline(rev: str, functions: int, repeats: int, tmpdir: Path) -> bool:
-    """Generate on `functions` synthetic functions with this tree and with `rev`, interleaved;
-    the ratio of the median CPU times against TARGET_RATIO."""
+    """Generate on `functions` synthetic functions with this tree and with `rev`, interleaved
+    after a warm-up run of each; the median of the per-round CPU ratios against TARGET_RATIO."""
     with baseline_tree(rev) as base:
         base_spec = synthetic_spec(base, tmpdir / f"baseline_{functions}.yaml", functions)
         spec = write_synthetic(tmpdir / f"current_{functions}.yaml", functions)
-        _generate_once(base_spec, base)  # warm: the bytecode cache of the new worktree
+        _generate_once(base_spec, base)
+        _generate_once(spec)
         now, then = [], []
         for _ in range(repeats):
             then.append(_generate_once(base_spec, base))
@@ -84,8 +84,8 @@ def against_baseline(rev: str, functions: int, repeats: int, tmpdir: Path) -> bo
     ratios = sorted(a[0] / b[0] for a, b in zip(now, then, strict=True))
     ratio = statistics.median(ratios)
     ok = ratio < TARGET_RATIO
-    print(f"synthetic {functions} functions against {rev} (interleaved, {repeats} rounds): CPU "
-          f"{cpu_now * 1000:.0f} ms vs {cpu_then * 1000:.0f} ms, median of per-round ratios "
+    print(f"synthetic {functions} functions against {base.rev} (interleaved, {repeats} rounds): "
+          f"CPU {cpu_now * 1000:.0f} ms vs {cpu_then * 1000:.0f} ms, median of per-round ratios "
           f"{ratio:.3f} (range {ratios[0]:.3f}-{ratios[-1]:.3f}); target < {TARGET_RATIO:.3f} "
           f"(1.5 s / 2.9 s): {'ok' if ok else 'MISSED'}")
     return ok
@@ -99,19 +99,12 @@ def main() -> int:
                         help=f"git revision to time against (default {TARGETS_SET_AT}, where the "
                              "targets were set)")
     parser.add_argument("--no-baseline", action="store_true", help="absolute figures only")
-    parser.add_argument("--no-bytecode-cache", action="store_true",
-                        help="run the children with the environment as it is (PYTHONDONTWRITEBYTECODE "
-                             "kept if set) instead of allowing Python's bytecode cache")
     args = parser.parse_args()
-    bytecode = "kept as the environment has it" if args.no_bytecode_cache else "allowed"
-    if not args.no_bytecode_cache:
-        CHILD_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
     _generate_once(ROOT / "spec" / "worker_ffi.yaml")  # warm: this tree's bytecode cache
     # A process that only starts Python: the floor every CLI run pays.
     floor = statistics.median(_run([sys.executable, "-c", "pass"])[0] for _ in range(args.repeats))
     print(f"bare python start: CPU {floor * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs (wall times on a busy machine overstate; CPU times less so); "
-          f"bytecode cache {bytecode}")
+          f"on {os.cpu_count()} CPUs (wall times on a busy machine overstate; CPU times less so)")
     worker = ROOT / "spec" / "worker_ffi.yaml"
     cpu, wall = time_generate(worker, args.repeats)
     ok = cpu < WORKER_TARGET_S
@@ -132,16 +125,20 @@ def main() -> int:
             print(f"synthetic {n:5d} functions: CPU {cpu * 1000:5.0f} ms, wall {wall * 1000:5.0f} ms "
                   f"({(cpu - floor) / n * 1e6:4.0f} us CPU/function above start-up)")
         (_, t1), (_, t2) = rows[-2], rows[-1]
-        ok &= t2 < SYNTHETIC_TARGET_S
+        absolute_ok = t2 < SYNTHETIC_TARGET_S
         print(f"growth 1000 -> 2000 functions: x{(t2 - floor) / (t1 - floor):.2f} (linear = x2.00); "
               f"2000 functions target < {SYNTHETIC_TARGET_S:.1f} s CPU: "
-              f"{'ok' if t2 < SYNTHETIC_TARGET_S else 'MISSED'}")
-        if not args.no_baseline:
+              f"{'ok' if absolute_ok else 'MISSED'}")
+        # The 2,000-function target is judged against the tree it was set against when that
+        # tree can be timed here (absolute times depend on the machine), else absolutely.
+        if args.no_baseline:
+            ok &= absolute_ok
+        else:
             try:
                 ok &= against_baseline(args.baseline, 2000, args.repeats, tmpdir)
             except NoBaseline as exc:
-                print(f"no baseline comparison: {exc}")
-                ok = False
+                print(f"no baseline comparison ({exc}); the absolute figure decides")
+                ok &= absolute_ok
     finally:
         shutil.rmtree(tmpdir)
     return 0 if ok else 1
