@@ -131,12 +131,12 @@ class Spec:
     # -- Python bindings: names and placement derived once, read by the Python templates --
 
     def return_value_macro(self, fn: Function, value: AllowedValue) -> str:
-        """`cuda_inference_stop_reason` value EOS -> `CUDA_INFERENCE_STOP_REASON_EOS`."""
+        """With prefix `lib_`, `lib_job_state` value DONE -> `LIB_JOB_STATE_DONE`."""
         short = fn.name.removeprefix(self.interface.c_prefix)
         return f"{self.interface.c_prefix.upper()}{short.upper()}_{value.name}"
 
     def python_class(self, handle: str) -> str:
-        """`CudaModel` -> `Model`: named after the group of the function that creates it."""
+        """`LibModel` -> `Model`: named after the group of the function that creates it."""
         return self.function(self.handle(handle).created_by).group.capitalize()
 
     @staticmethod
@@ -146,8 +146,8 @@ class Spec:
         return next((p.handle for p in fn.params if p.binding == "receiver"), None)
 
     def python_method(self, fn: Function) -> str:
-        """`cuda_inference_next_token` -> `next_token`: the prefix goes, and so does the noun of
-        the receiving or created handle (`model.get_vram_usage()`, `model.start()`)."""
+        """With prefix `lib_`, `lib_job_next_piece` -> `next_piece`: the prefix goes, and so does
+        the noun of the receiving or created handle (`model.get_size()`, `model.start()`)."""
         name = fn.name.removeprefix(self.interface.c_prefix)
         for handle in (self.python_receiver(fn), fn.creates):
             if handle is not None:
@@ -239,7 +239,7 @@ class Spec:
 
     def python_stream(self, handle: str) -> Function | None:
         """The function that makes `handle` iterable: a bool-returning method of it that
-        writes a text buffer (`for piece in inference`)."""
+        writes a text buffer (`for piece in job`)."""
         streams = self._python_streams
         if handle not in streams:
             streams[handle] = next(
