@@ -129,35 +129,13 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _drop_docs(value: Any) -> Any:
-    """strip_docs in place, for data made to be hashed and thrown away: no copy of every
-    dict and list of a large contract."""
-    work = [value]
-    while work:
-        node = work.pop()
-        if isinstance(node, dict):
-            for key in _DOC_FIELDS.intersection(node):
-                del node[key]
-            work.extend(v for v in node.values() if isinstance(v, (dict, list)))
-        else:
-            work.extend(v for v in node if isinstance(v, (dict, list)))
-    return value
-
-
-def hashed_contract(canonical_data: dict[str, Any], *, in_place: bool = False) -> dict[str, Any]:
+def hashed_contract(canonical_data: dict[str, Any]) -> dict[str, Any]:
     """The part of a canonical contract its hash covers: no documentation, no HTTP service
     (the library does not implement it, so its changes must not touch its hash) and no
     testing-hook role (metadata for tooling, generator/roles.py: hashed as no role, so
-    declaring one leaves the hash of an existing contract as it was). `in_place` edits the
-    data given instead of a copy (for data nothing else holds)."""
-    if in_place:
-        # The HTTP section goes first: it is not hashed, and it holds objects of the spec
-        # itself (a field's default), which in-place stripping must not touch.
-        canonical_data.pop("http", None)
-        data = _drop_docs(canonical_data)
-    else:
-        data = strip_docs(canonical_data)
-        data.pop("http", None)
+    declaring one leaves the hash of an existing contract as it was). A copy: the data given
+    is left as it is (the HTTP section holds objects of the spec itself)."""
+    data = strip_docs({k: v for k, v in canonical_data.items() if k != "http"})
     for fn in data.get("functions", ()):
         if fn.get("role") in TESTING_ROLES:
             fn["role"] = None
@@ -165,6 +143,6 @@ def hashed_contract(canonical_data: dict[str, Any], *, in_place: bool = False) -
 
 
 def contract_hash(spec: Spec) -> str:
-    data = hashed_contract(canonical(spec), in_place=True)
+    data = hashed_contract(canonical(spec))
     # The version is part of the contract; the pinned messages are too (callers print them).
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
