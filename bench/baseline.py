@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,3 +85,22 @@ def synthetic_spec(base: Baseline, path: Path, functions: int, revision: int = 0
         raise NoBaseline(f"{base.rev}'s bench/synthetic_spec.py failed: "
                          f"{exc.stderr.strip()[-500:]}") from None
     return path
+
+
+def judge(what: str, base: Baseline, then: Callable[[], float], now: Callable[[], float],
+          repeats: int) -> bool:
+    """Time `then` (the baseline's run) and `now` (this tree's), each returning its CPU seconds,
+    after a warm-up run of each, interleaved for `repeats` rounds; print the medians and the
+    median of the per-round ratios, and whether it is under TARGET_RATIO."""
+    then()
+    now()
+    rounds = [(then(), now()) for _ in range(repeats)]
+    ratios = sorted(b / a for a, b in rounds)
+    ratio = statistics.median(ratios)
+    ok = ratio < TARGET_RATIO
+    print(f"{what} against {base.rev} (interleaved, {repeats} rounds): CPU "
+          f"{statistics.median(b for _, b in rounds) * 1000:.0f} ms vs "
+          f"{statistics.median(a for a, _ in rounds) * 1000:.0f} ms, median of per-round ratios "
+          f"{ratio:.3f} (range {ratios[0]:.3f}-{ratios[-1]:.3f}); target < {TARGET_RATIO:.3f} "
+          f"(1.5 s / 2.9 s): {'ok' if ok else 'MISSED'}")
+    return ok

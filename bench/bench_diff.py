@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.baseline import TARGET_RATIO, TARGETS_SET_AT, Baseline, NoBaseline, baseline_tree, child_env, synthetic_spec  # noqa: E402
+from bench.baseline import TARGETS_SET_AT, Baseline, NoBaseline, baseline_tree, child_env, judge, synthetic_spec  # noqa: E402
 from bench.synthetic_spec import ROOT, write_synthetic  # noqa: E402
 
 WORKER_EDITS = [
@@ -151,29 +151,17 @@ def main() -> int:
 
 def _against_baseline(rev: str, functions: int, repeats: int, old: Path, new: Path,
                       tmp: Path) -> bool:
-    """`diff --spec NEW --against OLD` on the synthetic specs with this tree and with `rev`,
-    interleaved after a warm-up run of each; the median of the per-round CPU ratios against
-    TARGET_RATIO."""
+    """`diff --spec NEW --against OLD` on the synthetic specs with this tree and with `rev`
+    (judged by bench.baseline.judge)."""
     with baseline_tree(rev) as base:
         base_old = synthetic_spec(base, tmp / "baseline_v1.yaml", functions, 0)
         base_new = synthetic_spec(base, tmp / "baseline_v2.yaml", functions, 1)
-        then_args = ("diff", "--spec", str(base_new), "--against", str(base_old))
-        now_args = ("diff", "--spec", str(new), "--against", str(old))
-        _ffispec(*then_args, cwd=tmp, base=base)
-        _ffispec(*now_args, cwd=tmp)
-        now, then = [], []
-        for _ in range(repeats):
-            then.append(_ffispec(*then_args, cwd=tmp, base=base)[1])
-            now.append(_ffispec(*now_args, cwd=tmp)[1])
-    ratios = sorted(a / b for a, b in zip(now, then, strict=True))
-    ratio = statistics.median(ratios)
-    ok = ratio < TARGET_RATIO
-    print(f"synthetic {functions} functions, spec vs spec, against {base.rev} (interleaved, {repeats} "
-          f"rounds): CPU {statistics.median(now) * 1000:.0f} ms vs "
-          f"{statistics.median(then) * 1000:.0f} ms, median of per-round ratios {ratio:.3f} "
-          f"(range {ratios[0]:.3f}-{ratios[-1]:.3f}); "
-          f"target < {TARGET_RATIO:.3f} (1.5 s / 2.9 s): {'ok' if ok else 'MISSED'}")
-    return ok
+        return judge(
+            f"synthetic {functions} functions, spec vs spec", base,
+            lambda: _ffispec("diff", "--spec", str(base_new), "--against", str(base_old),
+                             cwd=tmp, base=base)[1],
+            lambda: _ffispec("diff", "--spec", str(new), "--against", str(old), cwd=tmp)[1],
+            repeats)
 
 
 def _timed(cmd: list[str]) -> float:

@@ -33,7 +33,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.baseline import TARGET_RATIO, TARGETS_SET_AT, Baseline, NoBaseline, baseline_tree, child_env, synthetic_spec  # noqa: E402
+from bench.baseline import TARGETS_SET_AT, Baseline, NoBaseline, baseline_tree, child_env, judge, synthetic_spec  # noqa: E402
 from bench.synthetic_spec import ROOT, write_synthetic  # noqa: E402
 
 WORKER_TARGET_S = 0.3
@@ -69,26 +69,14 @@ def time_generate(spec: Path, repeats: int) -> tuple[float, float]:
 
 
 def against_baseline(rev: str, functions: int, repeats: int, tmpdir: Path) -> bool:
-    """Generate on `functions` synthetic functions with this tree and with `rev`, interleaved
-    after a warm-up run of each; the median of the per-round CPU ratios against TARGET_RATIO."""
+    """Generate on `functions` synthetic functions with this tree and with `rev` (judged by
+    bench.baseline.judge)."""
     with baseline_tree(rev) as base:
         base_spec = synthetic_spec(base, tmpdir / f"baseline_{functions}.yaml", functions)
         spec = write_synthetic(tmpdir / f"current_{functions}.yaml", functions)
-        _generate_once(base_spec, base)
-        _generate_once(spec)
-        now, then = [], []
-        for _ in range(repeats):
-            then.append(_generate_once(base_spec, base))
-            now.append(_generate_once(spec))
-    cpu_now, cpu_then = (statistics.median(r[0] for r in runs) for runs in (now, then))
-    ratios = sorted(a[0] / b[0] for a, b in zip(now, then, strict=True))
-    ratio = statistics.median(ratios)
-    ok = ratio < TARGET_RATIO
-    print(f"synthetic {functions} functions against {base.rev} (interleaved, {repeats} rounds): "
-          f"CPU {cpu_now * 1000:.0f} ms vs {cpu_then * 1000:.0f} ms, median of per-round ratios "
-          f"{ratio:.3f} (range {ratios[0]:.3f}-{ratios[-1]:.3f}); target < {TARGET_RATIO:.3f} "
-          f"(1.5 s / 2.9 s): {'ok' if ok else 'MISSED'}")
-    return ok
+        return judge(f"synthetic {functions} functions", base,
+                     lambda: _generate_once(base_spec, base)[0], lambda: _generate_once(spec)[0],
+                     repeats)
 
 
 def main() -> int:
